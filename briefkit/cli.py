@@ -1,0 +1,85 @@
+"""Command line: parse arguments, run the pipeline, print diagnostics, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .diagnostics import BriefkitError, ContentError, Diagnostic
+from .pipeline import BuildOptions, build
+
+COMMANDS = ("build", "check")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="briefkit", description="Build a static site of annotated briefings.")
+    main.add_argument("--version", action="version", version=f"briefkit {__version__}")
+    commands = main.add_subparsers(dest="command", metavar="{build,check}")
+    for name, help_text in (("build", "check the content and build the site (the default)"),
+                            ("check", "check the content without writing anything")):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--src", default="briefings", metavar="DIR", help="content folder (default: briefings)")
+        sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
+        sub.add_argument("--drafts", action="store_true", help="include briefings marked draft: true")
+        if name == "build":
+            sub.add_argument("--out", default="site", metavar="DIR", help="output folder (default: site)")
+            sub.add_argument("--base-url", metavar="URL", help="absolute URL the site is served from")
+    return main
+
+
+def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic.format(), file=sys.stderr)
+
+
+def count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 built, 1 content errors, 2 usage errors)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
+        args_list.insert(0, "build")
+    try:
+        args = parser().parse_args(args_list)
+    except SystemExit as exc:  # argparse has printed the usage error
+        return 2 if exc.code else 0
+    base_url = getattr(args, "base_url", None)
+    if base_url and not base_url.startswith(("http://", "https://")):
+        print(f"briefkit: error: --base-url must be an absolute http(s) URL, not '{base_url}'", file=sys.stderr)
+        return 2
+    options = BuildOptions(src=Path(args.src), out=Path(getattr(args, "out", "site")),
+                           src_display=args.src.rstrip("/") or "/", base_url=base_url, drafts=args.drafts,
+                           strict=args.strict, write=args.command == "build")
+    try:
+        result = build(options)
+    except ContentError as exc:
+        print_diagnostics(exc.diagnostics)
+        errors = sum(d.severity == "error" for d in exc.diagnostics)
+        warnings = len(exc.diagnostics) - errors
+        what = "build failed" if options.write else "check failed"
+        strict = " (--strict: warnings count as errors)" if args.strict and warnings else ""
+        kept = f"; {options.out} was left as it was" if options.write else ""
+        print(f"{what}: {count(errors, 'error')}, {count(warnings, 'warning')}{strict}{kept}", file=sys.stderr)
+        return exc.exit_code
+    except BriefkitError as exc:
+        print(f"briefkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print_diagnostics(result.diagnostics)
+    stages = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.stages.items())
+    warnings = count(len(result.diagnostics), "warning")
+    if options.write:
+        print(f"built {count(result.briefings, 'briefing')} ({count(result.quotes, 'quote')} verified) "
+              f"into {options.out}/: {count(result.files, 'file')}, {warnings} [{stages}]")
+    else:
+        print(f"checked {count(result.briefings, 'briefing')} ({count(result.quotes, 'quote')} verified): "
+              f"{warnings} [{stages}]")
+    return 0
+
+
+def main_exit() -> None:
+    """Console-script entry (`briefkit`): the same as `python build.py`."""
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Diagnostics: one type, one message grammar, one exception hierarchy."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in a source file: display path, 1-based line and column."""
+
+    path: str
+    line: int = 1
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem found in the content, with where it is and how to fix it."""
+
+    path: str
+    line: int
+    column: int
+    severity: str
+    code: str
+    message: str
+    hint: str | None = None
+    excerpt: str | None = None
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.severity, self.message)
+
+    def format(self) -> str:
+        """Render as `path:line:column: severity: message`, excerpt, caret and hint."""
+        lines = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"]
+        if self.excerpt is not None and self.excerpt.strip():
+            shown = self.excerpt.expandtabs(1)
+            lines.append(f"    {shown}")
+            lines.append("    " + " " * max(0, self.column - 1) + "^")
+        if self.hint:
+            lines.extend(f"    hint: {part}" if i == 0 else f"          {part}"
+                         for i, part in enumerate(self.hint.splitlines()))
+        return "\n".join(lines)
+
+
+class SourceFile:
+    """A text file of the content folder, able to make diagnostics that point into it."""
+
+    def __init__(self, display_path: str, text: str):
+        self.path = display_path
+        self.text = text
+        self._lines: list[str] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    def line_text(self, line: int) -> str | None:
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1]
+        return None
+
+    def at(self, line: int = 1, column: int = 1) -> Position:
+        return Position(self.path, line, column)
+
+    def diagnostic(self, severity: str, code: str, message: str, pos: Position | None = None,
+                   hint: str | None = None) -> Diagnostic:
+        pos = pos or self.at()
+        return Diagnostic(self.path, pos.line, pos.column, severity, code, message, hint,
+                          self.line_text(pos.line) if pos.path == self.path else None)
+
+
+class Report:
+    """Collects diagnostics of one run; the stages add to it, the CLI prints it."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def add(self, diagnostic: Diagnostic) -> None:
+        self.items.append(diagnostic)
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    def error(self, source: SourceFile, code: str, message: str, pos: Position | None = None,
+              hint: str | None = None) -> None:
+        self.add(source.diagnostic(ERROR, code, message, pos, hint))
+
+    def warning(self, source: SourceFile, code: str, message: str, pos: Position | None = None,
+                hint: str | None = None) -> None:
+        self.add(source.diagnostic(WARNING, code, message, pos, hint))
+
+    def at(self, severity: str, code: str, message: str, pos: Position, hint: str | None = None,
+           excerpt: str | None = None) -> None:
+        """Add a diagnostic for a position whose source text is not at hand."""
+        self.add(Diagnostic(pos.path, pos.line, pos.column, severity, code, message, hint, excerpt))
+
+    def sorted(self) -> list[Diagnostic]:
+        unique = {d: None for d in self.items}
+        return sorted(unique, key=lambda d: d.sort_key)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == WARNING]
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """A hint naming the closest choice, or listing them all."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "expected one of: " + ", ".join(sorted(choices))
+
+
+def display_path(root_display: str, root: Path, path: Path) -> str:
+    """The path as the author would type it: the --src spelling joined with the relative part."""
+    rel = path.relative_to(root).as_posix()
+    if root_display in ("", "."):
+        return rel
+    return f"{root_display.rstrip('/')}/{rel}"
+
+
+class BriefkitError(Exception):
+    """Base of every error the CLI maps to an exit code."""
+
+    exit_code = 1
+
+
+class ContentError(BriefkitError):
+    """The content has errors (or warnings under --strict): exit 1."""
+
+    exit_code = 1
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__(f"{len(diagnostics)} problem(s) in the content")
+        self.diagnostics = diagnostics
+
+
+class UsageError(BriefkitError):
+    """The command line or the environment is wrong: exit 2."""
+
+    exit_code = 2

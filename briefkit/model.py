@@ -1,0 +1,186 @@
+"""The site as frozen values, and the indexes derived from it once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+SCHEMA_TYPES = {"person": "Person", "organization": "Organization", "country": "Country",
+                "group": "Organization", "place": "Place", "other": "Thing"}
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = "Briefings"
+    description: str = ""
+    base_url: str | None = None
+    language: str = "en"
+    author: str | None = None
+    repo_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person, organisation, country... the same id is the same actor site-wide."""
+
+    id: str
+    name: str
+    kind: str = "other"
+    description: str | None = None
+    aliases: tuple[str, ...] = ()
+    url: str | None = None
+    wikidata: str | None = None
+
+    @property
+    def same_as(self) -> tuple[str, ...]:
+        links = [f"https://www.wikidata.org/wiki/{self.wikidata}"] if self.wikidata else []
+        return tuple(links + ([self.url] if self.url else []))
+
+    @property
+    def schema_type(self) -> str:
+        return SCHEMA_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Cast:
+    """An actor as it appears in one briefing: its role there and how often it is mentioned."""
+
+    actor: Actor
+    role: str | None
+    names: tuple[str, ...]
+    mentions: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    number: int
+    key: str
+    text: str
+    speaker: Actor
+    to: Actor | None
+    note_html: str | None
+    anchored: bool
+
+    @property
+    def display_text(self) -> str:
+        """The quote as shown on its card: without the quote marks around it."""
+        return self.text.strip().strip("\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u201e ").strip()
+
+    @property
+    def anchor(self) -> str:
+        return f"quote-{self.key}"
+
+    @property
+    def passage(self) -> str:
+        return f"passage-{self.key}"
+
+
+@dataclass(frozen=True)
+class ContextLink:
+    title: str
+    url: str
+    kind: str
+    note_html: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    date: dt.date
+    text: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Source:
+    publisher: str | None = None
+    url: str | None = None
+    author: str | None = None
+    published: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Briefing:
+    slug: str
+    title: str
+    date: dt.date
+    summary_html: str
+    summary_text: str
+    draft: bool
+    language: str | None
+    source: Source | None
+    tags: tuple[str, ...]
+    cast: tuple[Cast, ...]
+    quotes: tuple[Quote, ...]
+    context: tuple[ContextLink, ...]
+    timeline: tuple[Event, ...]
+    article_html: str
+    media: tuple[tuple[str, Path], ...]
+    annotations_path: str
+
+    @property
+    def context_by_kind(self) -> tuple[tuple[str, tuple[ContextLink, ...]], ...]:
+        order = ("background", "analysis", "primary", "source", "related")
+        return tuple((kind, links) for kind in order
+                     if (links := tuple(c for c in self.context if c.kind == kind)))
+
+    def role_of(self, actor_id: str) -> str | None:
+        return next((c.role for c in self.cast if c.actor.id == actor_id), None)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    event: Event
+    briefing: Briefing
+
+
+@dataclass(frozen=True)
+class Site:
+    """The whole site. Build it with `make_site`: the indexes are derived once, there."""
+
+    config: SiteConfig
+    briefings: tuple[Briefing, ...]                      # newest first
+    actors: tuple[Actor, ...]                            # by name
+    tags: tuple[str, ...]
+    timeline: tuple[TimelineEntry, ...]                  # by date
+    briefings_by_actor: Mapping[str, tuple[Briefing, ...]] = field(repr=False)
+    quotes_by_actor: Mapping[str, tuple[tuple[Briefing, Quote], ...]] = field(repr=False)
+    briefings_by_tag: Mapping[str, tuple[Briefing, ...]] = field(repr=False)
+
+    @property
+    def updated(self) -> dt.date | None:
+        return max((b.date for b in self.briefings), default=None)
+
+
+def make_site(config: SiteConfig, briefings: list[Briefing]) -> Site:
+    """Order the briefings and derive every index, once."""
+    ordered = tuple(sorted(briefings, key=lambda b: (-b.date.toordinal(), b.slug)))
+    by_actor: dict[str, list[Briefing]] = defaultdict(list)
+    quotes_by: dict[str, list[tuple[Briefing, Quote]]] = defaultdict(list)
+    by_tag: dict[str, list[Briefing]] = defaultdict(list)
+    actors: dict[str, Actor] = {}
+    entries = []
+    for briefing in ordered:
+        for cast in briefing.cast:
+            actors.setdefault(cast.actor.id, cast.actor)
+            by_actor[cast.actor.id].append(briefing)
+        for quote in briefing.quotes:
+            quotes_by[quote.speaker.id].append((briefing, quote))
+        for tag in briefing.tags:
+            by_tag[tag].append(briefing)
+        entries.extend(TimelineEntry(event, briefing) for event in briefing.timeline)
+    entries.sort(key=lambda e: (e.event.date, e.briefing.date, e.briefing.slug, e.event.text))
+    freeze = lambda d: MappingProxyType({k: tuple(v) for k, v in sorted(d.items())})  # noqa: E731
+    return Site(
+        config=config,
+        briefings=ordered,
+        actors=tuple(sorted(actors.values(), key=lambda a: (a.name.casefold(), a.id))),
+        tags=tuple(sorted(by_tag)),
+        timeline=tuple(entries),
+        briefings_by_actor=freeze(by_actor),
+        quotes_by_actor=freeze(quotes_by),
+        briefings_by_tag=freeze(by_tag),
+    )

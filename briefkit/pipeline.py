@@ -1,0 +1,62 @@
+"""The build: load -> validate and model -> render -> write. Nothing is written unless all is well."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import ContentError, Diagnostic, Report, UsageError
+from .loader import load_content
+from .render import render_site
+from .validation import Options, build_model
+from .writer import check_output_folder, write_site
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    src: Path
+    out: Path
+    src_display: str = "briefings"
+    base_url: str | None = None
+    drafts: bool = False
+    strict: bool = False
+    write: bool = True  # False for `check`: stop after the model
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    diagnostics: list[Diagnostic]
+    briefings: int
+    quotes: int
+    files: int
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def build(options: BuildOptions) -> BuildReport:
+    """Build the site, or raise ContentError with every problem found (output untouched)."""
+    if not options.src.is_dir():
+        raise UsageError(f"content folder {options.src_display} does not exist")
+    if options.write:
+        check_output_folder(options.out, options.src)
+    report, stages, clock = Report(), {}, time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stages[stage], clock = now - clock, now
+
+    raw = load_content(options.src, options.src_display, report)
+    lap("load")
+    site = build_model(raw, Options(options.base_url, options.drafts), report)
+    lap("validate")
+    if report.errors or (options.strict and report.warnings):
+        raise ContentError(report.sorted())
+    files = 0
+    if options.write:
+        outputs = render_site(site)
+        lap("render")
+        files = write_site(outputs, options.out)
+        lap("write")
+    return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
+                       files, stages)

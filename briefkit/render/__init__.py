@@ -1,0 +1,201 @@
+"""Pages, feed, sitemap and JSON-LD from the model. Reads only the model, never files or YAML."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+import jinja2
+from feedgen.feed import FeedGenerator
+
+from .. import urls
+from ..model import Actor, Briefing, Site
+from ..writer import Output
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+KIND_LABELS = {"background": "Background", "analysis": "Analysis", "primary": "Primary sources",
+               "source": "Sources", "related": "Related"}
+FEED_SIZE = 20
+
+
+def templates_dir() -> Path:
+    """The templates shipped in the wheel, or those of the source checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
+
+
+def human_date(value: dt.date) -> str:
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def make_environment(folder: Path) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["human_date"] = human_date
+    env.globals.update(briefing_page=urls.briefing_page, actor_page=urls.actor_page, tag_page=urls.tag_page,
+                       kind_labels=KIND_LABELS)
+    return env
+
+
+def absolute(site: Site, page: str) -> str | None:
+    base = site.config.base_url
+    return base + urls.pretty(page) if base else None
+
+
+def person_or_thing(actor: Actor) -> dict:
+    data = {"@type": actor.schema_type, "name": actor.name}
+    if actor.same_as:
+        data["sameAs"] = list(actor.same_as)
+    return data
+
+
+def json_ld(site: Site, briefing: Briefing) -> dict:
+    """The schema.org NewsArticle of a briefing page (serialised by the template's |tojson)."""
+    page = urls.briefing_page(briefing.slug)
+    data: dict = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": briefing.title,
+        "datePublished": briefing.date.isoformat(),
+        "description": briefing.summary_text,
+        "inLanguage": briefing.language or site.config.language,
+        "mentions": [dict(person_or_thing(c.actor), **({"description": c.role} if c.role else {}))
+                     for c in briefing.cast],
+        "citation": [{"@type": "CreativeWork", "name": c.title, "url": c.url} for c in briefing.context],
+        "hasPart": [dict({"@type": "Quotation", "text": q.text, "spokenByCharacter": person_or_thing(q.speaker)},
+                         **({"url": absolute(site, page) + "#" + q.anchor} if site.config.base_url else {}))
+                    for q in briefing.quotes],
+    }
+    if briefing.tags:
+        data["keywords"] = list(briefing.tags)
+    if site.config.base_url:
+        data["url"] = absolute(site, page)
+        data["mainEntityOfPage"] = absolute(site, page)
+    if briefing.source:
+        if briefing.source.author:
+            data["author"] = {"@type": "Person", "name": briefing.source.author}
+        if briefing.source.publisher:
+            data["publisher"] = {"@type": "Organization", "name": briefing.source.publisher}
+        if briefing.source.url:
+            data["isBasedOn"] = briefing.source.url
+    return data
+
+
+class PageRenderer:
+    """Renders the pages of one site with one Jinja environment."""
+
+    def __init__(self, site: Site, folder: Path):
+        self.site = site
+        self.folder = folder
+        self.env = make_environment(folder)
+
+    def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
+        html = self.env.get_template(template).render(
+            site=self.site, config=self.site.config, page_path=path, title=title,
+            root=urls.root_of(path) if root is None else root,
+            canonical=absolute(self.site, path), lang=context.pop("lang", self.site.config.language),
+            description=context.pop("description", self.site.config.description), **context)
+        return Output(path, html.encode("utf-8"))
+
+    def briefing(self, briefing: Briefing) -> list[Output]:
+        path = urls.briefing_page(briefing.slug)
+        folder = posix_dirname(path)
+        pages = [self.page("briefing.html", path, briefing.title, briefing=briefing,
+                           lang=briefing.language or self.site.config.language,
+                           description=briefing.summary_text, json_ld=json_ld(self.site, briefing),
+                           edit_url=self.edit_url(briefing))]
+        pages.extend(Output(f"{folder}/{name}", copy_from=source) for name, source in briefing.media)
+        return pages
+
+    def edit_url(self, briefing: Briefing) -> str | None:
+        repo = self.site.config.repo_url
+        return f"{repo.rstrip('/')}/blob/HEAD/{briefing.annotations_path}" if repo else None
+
+    def all(self) -> list[Output]:
+        site = self.site
+        outputs = [self.page("index.html", "index.html", site.config.title, briefings=site.briefings)]
+        for briefing in site.briefings:
+            outputs.extend(self.briefing(briefing))
+        outputs.append(self.page("actors.html", "actors/index.html", "Actors"))
+        for actor in site.actors:
+            outputs.append(self.page("actor.html", urls.actor_page(actor.id), actor.name, actor=actor,
+                                     briefings=site.briefings_by_actor.get(actor.id, ()),
+                                     quotes=site.quotes_by_actor.get(actor.id, ()),
+                                     description=actor.description or f"{actor.name} in {site.config.title}"))
+        outputs.append(self.page("tags.html", "tags/index.html", "Tags"))
+        for tag in site.tags:
+            outputs.append(self.page("tag.html", urls.tag_page(tag), f"Tag: {tag}", tag=tag,
+                                     briefings=site.briefings_by_tag[tag]))
+        outputs.append(self.page("timeline.html", "timeline/index.html", "Timeline"))
+        base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
+        outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
+        outputs.append(Output("assets/style.css", copy_from=self.folder / "assets" / "style.css"))
+        outputs.append(Output("feed.xml", feed(site)))
+        if site.config.base_url:
+            outputs.append(Output("sitemap.xml", sitemap(site, outputs)))
+        outputs.append(Output("robots.txt", robots(site)))
+        return outputs
+
+
+def posix_dirname(path: str) -> str:
+    return path.rsplit("/", 1)[0]
+
+
+def feed(site: Site) -> bytes:
+    """The Atom feed of the newest briefings; absolute links when base_url is known."""
+    base = site.config.base_url or ""
+    fg = FeedGenerator()
+    fg.id(base + "feed.xml" if base else "urn:briefkit:feed")
+    fg.title(site.config.title)
+    fg.subtitle(site.config.description or site.config.title)
+    fg.link(href=base + "feed.xml", rel="self")
+    fg.link(href=base or "index.html", rel="alternate")
+    fg.language(site.config.language)
+    fg.author({"name": site.config.author or site.config.title})
+    updated = site.updated or dt.date(1970, 1, 1)
+    fg.updated(dt.datetime.combine(updated, dt.time(), dt.timezone.utc))
+    for briefing in site.briefings[:FEED_SIZE]:
+        page = urls.pretty(urls.briefing_page(briefing.slug))
+        entry = fg.add_entry(order="append")
+        entry.id(base + page if base else f"urn:briefkit:briefing:{briefing.slug}")
+        entry.title(briefing.title)
+        entry.link(href=base + page)
+        when = dt.datetime.combine(briefing.date, dt.time(), dt.timezone.utc)
+        entry.published(when)
+        entry.updated(when)
+        entry.summary(briefing.summary_text)
+        entry.content(briefing.summary_html, type="html")
+        for tag in briefing.tags:
+            entry.category(term=tag)
+    return fg.atom_str(pretty=True)
+
+
+def sitemap(site: Site, outputs: list[Output]) -> bytes:
+    base = site.config.base_url or ""
+    lastmod = {urls.briefing_page(b.slug): b.date for b in site.briefings}
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for output in outputs:
+        if output.path.endswith("index.html"):
+            mod = lastmod.get(output.path)
+            lines.append(f"  <url><loc>{escape(base + urls.pretty(output.path))}</loc>"
+                         + (f"<lastmod>{mod.isoformat()}</lastmod>" if mod else "") + "</url>")
+    lines.append("</urlset>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def robots(site: Site) -> bytes:
+    text = "User-agent: *\nAllow: /\n"
+    if site.config.base_url:
+        text += f"Sitemap: {site.config.base_url}sitemap.xml\n"
+    return text.encode("utf-8")
+
+
+def render_site(site: Site, folder: Path | None = None) -> list[Output]:
+    """Every output file of the site, in a stable order."""
+    return PageRenderer(site, folder or templates_dir()).all()
+

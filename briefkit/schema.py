@@ -1,0 +1,422 @@
+"""Typed schema for the YAML files, checked on composed nodes so every error has a position.
+
+The same definitions drive validation here and (later) the editor JSON Schema and the
+README table: one source of truth for what a key may hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .diagnostics import Position, Report, SourceFile, did_you_mean
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2}(-[A-Za-z0-9]{2,8})?$")
+
+TAG = "tag:yaml.org,2002:"
+INVALID: Any = object()  # a value that failed validation; its diagnostic is already reported
+
+
+class Fields(dict):
+    """A validated mapping that remembers where it and each of its values came from."""
+
+    def __init__(self, at: Position):
+        super().__init__()
+        self.at = at
+        self.key_pos: dict[str, Position] = {}
+        self.value_pos: dict[str, Position] = {}
+
+    def pos(self, key: str) -> Position:
+        """Where the value of `key` is, or the mapping itself when the key is absent."""
+        return self.value_pos.get(key, self.at)
+
+
+class Items(list):
+    """A validated list that remembers where each item came from."""
+
+    def __init__(self, at: Position):
+        super().__init__()
+        self.at = at
+        self.item_pos: list[Position] = []
+
+
+@dataclass
+class Context:
+    source: SourceFile
+    report: Report
+
+    def pos(self, node: Node) -> Position:
+        return Position(self.source.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def error(self, node: Node, code: str, message: str, hint: str | None = None) -> Any:
+        self.report.error(self.source, code, message, self.pos(node), hint)
+        return INVALID
+
+
+def slug_suggestion(text: str) -> str:
+    """A valid slug close to `text`: ASCII, lower case, hyphens for everything else."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug or "briefing"
+
+
+def describe(node: Node) -> str:
+    """What YAML made of a node, in words an author understands."""
+    if isinstance(node, MappingNode):
+        return "a mapping (key: value pairs)"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    tag = node.tag
+    if tag == TAG + "bool":
+        value = yaml.constructor.SafeConstructor().construct_yaml_bool(node)
+        return f"the boolean {str(value).lower()}"
+    if tag == TAG + "int":
+        value = yaml.constructor.SafeConstructor().construct_yaml_int(node)
+        return f"the number {value}"
+    if tag == TAG + "float":
+        value = yaml.constructor.SafeConstructor().construct_yaml_float(node)
+        return f"the number {value!r}"
+    if tag == TAG + "null":
+        return "an empty value"
+    if tag == TAG + "timestamp":
+        return "a date" if DATE_RE.match(node.value) else "a date and time"
+    if tag == TAG + "str":
+        return "text"
+    return f"a value tagged {tag}"
+
+
+def quote_hint(node: Node) -> str | None:
+    """For a scalar YAML typed as something else, how to keep it as text."""
+    if isinstance(node, ScalarNode) and node.tag != TAG + "str" and node.value != "":
+        escaped = node.value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'put it in quotes to keep it as text: "{escaped}"'
+    return None
+
+
+class Type:
+    """A schema type: checks a node, returns the value or INVALID after reporting why."""
+
+    name = "value"
+    json: dict = {}
+
+    def check(self, node: Node, ctx: Context) -> Any:
+        raise NotImplementedError
+
+    def wrong(self, node: Node, ctx: Context) -> Any:
+        hint = quote_hint(node) if self.expects_text else None
+        return ctx.error(node, "wrong-type", f"expected {self.name}, but YAML read {describe(node)}"
+                         + (f" ({node.value})" if isinstance(node, ScalarNode) and node.value
+                            and node.tag != TAG + "str" else ""), hint)
+
+    expects_text = True
+
+
+class Text(Type):
+    name = "text"
+
+    def check(self, node, ctx):
+        if not (isinstance(node, ScalarNode) and node.tag == TAG + "str"):
+            return self.wrong(node, ctx)
+        value = node.value.strip()
+        if not value:
+            return ctx.error(node, "empty-value", "expected text, but the value is empty")
+        return self.refine(value, node, ctx)
+
+    def refine(self, value: str, node: Node, ctx: Context) -> Any:
+        return value
+
+
+class Slug(Text):
+    name = "a slug (lower-case letters, digits and hyphens)"
+
+    def refine(self, value, node, ctx):
+        if not SLUG_RE.match(value):
+            return ctx.error(node, "bad-slug", f"'{value}' is not a valid slug",
+                             f"use lower-case letters, digits and hyphens, e.g. '{slug_suggestion(value)}'")
+        return value
+
+
+class Url(Text):
+    name = "an http or https URL"
+
+    def refine(self, value, node, ctx):
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            return ctx.error(node, "bad-url", f"'{value}' is not an http or https URL",
+                             "write the full address, starting with https://")
+        return value
+
+
+class Language(Text):
+    name = "an ISO 639-1 language code such as en"
+
+    def refine(self, value, node, ctx):
+        if not LANGUAGE_RE.match(value):
+            return ctx.error(node, "bad-language", f"'{value}' is not a language code",
+                             "use a two-letter ISO 639-1 code such as en, fr or de")
+        return value
+
+
+class Wikidata(Text):
+    name = "a Wikidata item id such as Q22686"
+
+    def refine(self, value, node, ctx):
+        if not re.fullmatch(r"Q[1-9][0-9]*", value):
+            return ctx.error(node, "bad-wikidata", f"'{value}' is not a Wikidata item id",
+                             "write the item id only, like Q22686")
+        return value
+
+
+@dataclass
+class Enum(Text):
+    values: tuple[str, ...] = ()
+
+    @property
+    def name(self):  # type: ignore[override]
+        return "one of " + ", ".join(self.values)
+
+    def refine(self, value, node, ctx):
+        if value not in self.values:
+            return ctx.error(node, "bad-value", f"'{value}' is not one of {', '.join(self.values)}",
+                             did_you_mean(value, self.values))
+        return value
+
+
+class Date(Type):
+    name = "a date (YYYY-MM-DD)"
+
+    def check(self, node, ctx):
+        if not (isinstance(node, ScalarNode) and node.tag in (TAG + "timestamp", TAG + "str")):
+            return self.wrong(node, ctx)
+        value = node.value.strip()
+        if not DATE_RE.match(value):
+            return ctx.error(node, "bad-date", f"expected a date as YYYY-MM-DD, found '{value}'",
+                             "write the date like 2025-07-09")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            return ctx.error(node, "bad-date", f"{value} is not a valid date ({exc})")
+
+
+class Bool(Type):
+    name = "true or false"
+    expects_text = False
+
+    def check(self, node, ctx):
+        if isinstance(node, ScalarNode) and node.tag == TAG + "bool":
+            return yaml.constructor.SafeConstructor().construct_yaml_bool(node)
+        return self.wrong(node, ctx)
+
+
+class PositiveInt(Type):
+    name = "a whole number of 1 or more"
+    expects_text = False
+
+    def check(self, node, ctx):
+        if isinstance(node, ScalarNode) and node.tag == TAG + "int":
+            value = yaml.constructor.SafeConstructor().construct_yaml_int(node)
+            if value >= 1:
+                return value
+        return self.wrong(node, ctx)
+
+
+@dataclass
+class ListOf(Type):
+    item: Type = field(default_factory=Text)
+    expects_text = False
+
+    @property
+    def name(self):  # type: ignore[override]
+        return "a list"
+
+    def check(self, node, ctx):
+        if not isinstance(node, SequenceNode):
+            hint = None
+            if isinstance(node, ScalarNode):
+                hint = f"write a list, e.g. [{node.value}] or one '- item' per line"
+            return ctx.error(node, "wrong-type", f"expected a list, but YAML read {describe(node)}", hint)
+        items = Items(ctx.pos(node))
+        for child in node.value:
+            value = self.item.check(child, ctx)
+            if value is not INVALID:
+                items.append(value)
+                items.item_pos.append(ctx.pos(child))
+        return items
+
+
+@dataclass
+class Key:
+    """One key of a record: its type, whether it is required, and what it means."""
+
+    type: Type
+    required: bool = False
+    doc: str = ""
+
+
+def check_mapping_keys(node: MappingNode, ctx: Context) -> list[tuple[str, Node, Node]] | Any:
+    """The key/value pairs of a mapping, with duplicate and non-text keys reported."""
+    pairs = []
+    seen: dict[str, Node] = {}
+    for key_node, value_node in node.value:
+        if not (isinstance(key_node, ScalarNode) and key_node.tag == TAG + "str"):
+            ctx.error(key_node, "wrong-type", f"expected a key name, but YAML read {describe(key_node)}",
+                      quote_hint(key_node))
+            continue
+        key = key_node.value
+        if key in seen:
+            first = seen[key].start_mark.line + 1
+            ctx.error(key_node, "duplicate-key", f"duplicate key '{key}' (first defined on line {first})",
+                      "YAML keeps only the last one; remove or merge the duplicate")
+            continue
+        seen[key] = key_node
+        pairs.append((key, key_node, value_node))
+    return pairs
+
+
+@dataclass
+class Record(Type):
+    keys: dict[str, Key] = field(default_factory=dict)
+    what: str = "a mapping"
+    expects_text = False
+
+    @property
+    def name(self):  # type: ignore[override]
+        return self.what
+
+    def check(self, node, ctx):
+        if not isinstance(node, MappingNode):
+            return ctx.error(node, "wrong-type", f"expected {self.what}, but YAML read {describe(node)}",
+                             "write key: value pairs")
+        fields = Fields(ctx.pos(node))
+        present = set()
+        for key, key_node, value_node in check_mapping_keys(node, ctx):
+            present.add(key)
+            spec = self.keys.get(key)
+            if spec is None:
+                ctx.error(key_node, "unknown-key", f"unknown key '{key}'", did_you_mean(key, list(self.keys)))
+                continue
+            if isinstance(value_node, ScalarNode) and value_node.tag == TAG + "null" and not spec.required:
+                continue  # `key:` with nothing after it: the same as leaving the key out
+            value = spec.type.check(value_node, ctx)
+            if value is not INVALID:
+                fields[key] = value
+                fields.key_pos[key] = ctx.pos(key_node)
+                fields.value_pos[key] = ctx.pos(value_node)
+        for key, spec in self.keys.items():
+            if spec.required and key not in present:
+                ctx.error(node, "missing-key", f"missing required key '{key}'",
+                          f"add '{key}:' ({spec.type.name})" + (f": {spec.doc}" if spec.doc else ""))
+        return fields
+
+
+@dataclass
+class MapOf(Type):
+    """A mapping from slugs to records (actors.yaml)."""
+
+    value: Type = field(default_factory=Text)
+    what: str = "a mapping of ids to entries"
+    expects_text = False
+
+    @property
+    def name(self):  # type: ignore[override]
+        return self.what
+
+    def check(self, node, ctx):
+        if not isinstance(node, MappingNode):
+            return ctx.error(node, "wrong-type", f"expected {self.what}, but YAML read {describe(node)}")
+        fields = Fields(ctx.pos(node))
+        for key, key_node, value_node in check_mapping_keys(node, ctx):
+            if Slug().refine(key, key_node, ctx) is INVALID:
+                continue
+            value = self.value.check(value_node, ctx)
+            if value is not INVALID:
+                fields[key] = value
+                fields.key_pos[key] = ctx.pos(key_node)
+                fields.value_pos[key] = ctx.pos(value_node)
+        return fields
+
+
+ACTOR_KINDS = ("person", "organization", "country", "group", "place", "other")
+CONTEXT_KINDS = ("background", "source", "analysis", "primary", "related")
+
+SOURCE = Record({
+    "publisher": Key(Text(), doc="who published the article"),
+    "url": Key(Url(), doc="where the article is"),
+    "author": Key(Text()),
+    "published": Key(Date()),
+}, what="a mapping with publisher, url, author, published")
+
+BRIEFING_ACTOR = Record({
+    "id": Key(Slug(), required=True, doc="the actor's id; the same id is the same actor site-wide"),
+    "name": Key(Text(), doc="required unless the id is in actors.yaml"),
+    "kind": Key(Enum(values=ACTOR_KINDS)),
+    "role": Key(Text(), doc="the actor's role in this story"),
+    "aliases": Key(ListOf(Text()), doc="other names used in the text"),
+    "description": Key(Text()),
+    "url": Key(Url()),
+    "wikidata": Key(Wikidata()),
+}, what="an actor (id, name, kind, role, aliases)")
+
+QUOTE = Record({
+    "text": Key(Text(), required=True, doc="the quoted words, as in the article"),
+    "speaker": Key(Slug(), required=True, doc="an actor id of this briefing"),
+    "to": Key(Slug(), doc="an actor id of this briefing"),
+    "note": Key(Text(), doc="inline Markdown"),
+    "occurrence": Key(PositiveInt(), doc="which match to anchor"),
+    "id": Key(Slug(), doc="stable permalink #quote-<id>"),
+}, what="a quote (text, speaker, to, note)")
+
+CONTEXT_LINK = Record({
+    "title": Key(Text(), required=True),
+    "url": Key(Url(), required=True),
+    "kind": Key(Enum(values=CONTEXT_KINDS)),
+    "note": Key(Text(), doc="inline Markdown"),
+}, what="a context link (title, url, kind, note)")
+
+EVENT = Record({
+    "date": Key(Date(), required=True),
+    "text": Key(Text(), required=True),
+}, what="a timeline event (date, text)")
+
+ANNOTATIONS = Record({
+    "title": Key(Text(), required=True, doc="the briefing's headline"),
+    "date": Key(Date(), required=True, doc="the briefing's date"),
+    "summary": Key(Text(), required=True, doc="inline Markdown, 1-3 sentences"),
+    "draft": Key(Bool()),
+    "language": Key(Language()),
+    "source": Key(SOURCE),
+    "tags": Key(ListOf(Slug())),
+    "actors": Key(ListOf(BRIEFING_ACTOR)),
+    "quotes": Key(ListOf(QUOTE)),
+    "context": Key(ListOf(CONTEXT_LINK)),
+    "timeline": Key(ListOf(EVENT)),
+}, what="the briefing's annotations (title, date, summary, ...)")
+
+REGISTRY_ACTOR = Record({
+    "name": Key(Text(), required=True),
+    "kind": Key(Enum(values=ACTOR_KINDS)),
+    "description": Key(Text()),
+    "aliases": Key(ListOf(Text())),
+    "url": Key(Url()),
+    "wikidata": Key(Wikidata()),
+}, what="an actor (name, kind, description, aliases, url, wikidata)")
+
+ACTORS = MapOf(value=REGISTRY_ACTOR, what="a mapping of actor ids to actors")
+
+SITE = Record({
+    "title": Key(Text()),
+    "description": Key(Text()),
+    "base_url": Key(Url()),
+    "language": Key(Language()),
+    "author": Key(Text()),
+    "repo_url": Key(Url()),
+}, what="the site settings (title, description, base_url, ...)")

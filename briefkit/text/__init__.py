@@ -1,0 +1,1 @@
+"""Article text: rendering, sanitising, quote anchoring and actor mentions."""

@@ -1,0 +1,132 @@
+"""Find quotes in the article's rendered text and mark them in the document tree."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+
+from .folding import Folded, fold_quote, fold_with_map
+from .tree import blocks, runs, wrap
+
+ELISION_RE = re.compile(r"\[\s*(?:\.\.\.|\u2026)\s*\]")
+
+
+@dataclass(frozen=True)
+class QuoteSpec:
+    """What to look for: a quote's number, anchor key and folded parts."""
+
+    number: int
+    key: str
+    parts: tuple[str, ...]
+    occurrence: int | None = None
+
+
+@dataclass(frozen=True)
+class QuoteResult:
+    """What was found: how many matches, which one was anchored, the closest passage if none."""
+
+    number: int
+    matches: int
+    anchored: bool
+    closest: str | None = None
+
+
+def quote_parts(text: str) -> tuple[str, ...]:
+    """Split a quote at its [...] elisions and fold each part."""
+    return tuple(part for part in (fold_quote(p) for p in ELISION_RE.split(text)) if part)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    element: etree.Element
+    raw: str
+    folded: Folded
+
+
+def paragraphs(root: etree.Element) -> list[Paragraph]:
+    result = []
+    for block in blocks(root):
+        raw = "".join(run.text for run in runs(block))
+        if raw.strip():
+            result.append(Paragraph(block, raw, fold_with_map(raw)))
+    return result
+
+
+def find_all(paragraph: Paragraph, parts: tuple[str, ...]) -> list[list[tuple[int, int]]]:
+    """Every match of the parts, in order, inside one paragraph (folded offsets)."""
+    text = paragraph.folded.text
+    matches = []
+    start = text.find(parts[0])
+    while start != -1:
+        spans = [(start, start + len(parts[0]))]
+        cursor = spans[0][1]
+        for part in parts[1:]:
+            found = text.find(part, cursor)
+            if found == -1:
+                break
+            spans.append((found, found + len(part)))
+            cursor = found + len(part)
+        if len(spans) == len(parts):
+            matches.append(spans)
+        start = text.find(parts[0], start + 1)
+    return matches
+
+
+def closest_passage(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> str | None:
+    """The article passage most like the quote, as raw text, for the not-found message."""
+    wanted = " ".join(parts)
+    best, best_ratio = None, 0.0
+    size = len(wanted)
+    for paragraph in paragraphs:
+        text = paragraph.folded.text
+        for word in re.finditer(r"\S+", text):
+            start = word.start()
+            end = min(len(text), start + size)
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            matcher = difflib.SequenceMatcher(None, wanted, text[start:end], autojunk=False)
+            if matcher.quick_ratio() <= best_ratio:
+                continue
+            ratio = matcher.ratio()
+            if ratio > best_ratio:
+                raw_start, raw_end = paragraph.folded.raw_span(start, end)
+                best, best_ratio = paragraph.raw[raw_start:raw_end], ratio
+    return " ".join(best.split()) if best else None
+
+
+def anchor_quotes(root: etree.Element, specs: tuple[QuoteSpec, ...], make_mark) -> list[QuoteResult]:
+    """Find each quote and wrap the chosen match in elements built by `make_mark(spec)`.
+
+    The first element of a quote's passage gets `id="passage-<key>"`, the target of the card's
+    link back to the text.
+    """
+    paras = paragraphs(root)
+    results = []
+    plans = []
+    for spec in specs:
+        if not spec.parts:
+            results.append(QuoteResult(spec.number, 0, False, None))
+            continue
+        found = [(p, spans) for p in paras for spans in find_all(p, spec.parts)]
+        if not found:
+            results.append(QuoteResult(spec.number, 0, False, closest_passage(paras, spec.parts)))
+            continue
+        index = (spec.occurrence or 1) - 1
+        if index >= len(found):
+            results.append(QuoteResult(spec.number, len(found), False))
+            continue
+        results.append(QuoteResult(spec.number, len(found), True))
+        plans.append((spec, *found[index]))
+    # Wrapping moves text into new inline elements without changing a paragraph's text, so the
+    # offsets found above stay valid whatever the order.
+    for spec, paragraph, spans in plans:
+        first = None
+        for start, end in spans:
+            raw_start, raw_end = paragraph.folded.raw_span(start, end)
+            created = wrap(paragraph.element, raw_start, raw_end, make_mark(spec))
+            first = first if first is not None else (created[0] if created else None)
+        if first is not None:
+            first.set("id", f"passage-{spec.key}")
+    return results

@@ -1,0 +1,75 @@
+"""Actor mentions: names and aliases on word boundaries, marked in the document tree."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+
+from .tree import ancestors, blocks, parent_map, runs, wrap
+
+SKIP_TAGS = frozenset({"code", "pre"})
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """An actor to find: its id, the names it goes by, and where its first mention links."""
+
+    id: str
+    names: tuple[str, ...]
+    href: str
+
+
+def mention_pattern(actors: tuple[ActorSpec, ...]) -> tuple[re.Pattern | None, dict[str, str]]:
+    """One regex for all names, longest first, and the actor id of each name."""
+    owner: dict[str, str] = {}
+    for actor in actors:
+        for name in actor.names:
+            owner.setdefault(name, actor.id)
+    if not owner:
+        return None, owner
+    names = sorted(owner, key=lambda n: (-len(n), n))
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
+    return pattern, owner
+
+
+def mark_mentions(root: etree.Element, actors: tuple[ActorSpec, ...]) -> dict[str, int]:
+    """Wrap every mention in `data-actor` elements, the first per actor a link; count them."""
+    pattern, owner = mention_pattern(actors)
+    counts: dict[str, int] = {}
+    if pattern is None:
+        return counts
+    hrefs = {actor.id: actor.href for actor in actors}
+    linked: set[str] = set()
+    for block in blocks(root):
+        block_runs = runs(block)
+        found = list(pattern.finditer("".join(run.text for run in block_runs)))
+        if not found:
+            continue
+        parents = parent_map(block)
+        run_starts, offset = [], 0
+        for run in block_runs:
+            run_starts.append((offset, run))
+            offset += len(run.text)
+        for match in found:
+            run = next(r for s, r in reversed(run_starts) if s <= match.start())
+            if run.element is not None and any(a.tag in SKIP_TAGS for a in ancestors(run, block, parents)):
+                continue
+            actor_id = owner[match.group(0)]
+            want_link = actor_id not in linked
+            created = wrap(block, match.start(), match.end(), make_mention(actor_id, hrefs[actor_id], want_link))
+            if want_link and created and created[0].tag == "a":
+                linked.add(actor_id)  # a mention inside an author's link stays a span; link the next
+            counts[actor_id] = counts.get(actor_id, 0) + 1
+    return counts
+
+
+def make_mention(actor_id: str, href: str, link: bool):
+    def make(chain: list[etree.Element]):
+        inside_link = any(el.tag == "a" for el in chain)
+        if link and not inside_link:
+            element = etree.Element("a", {"href": href, "class": "actor", "data-actor": actor_id})
+        else:
+            element = etree.Element("span", {"class": "actor", "data-actor": actor_id})
+        return element, element
+    return make

@@ -1,0 +1,180 @@
+"""Articles and inline-Markdown fields to safe HTML, with quotes anchored and actors marked."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass, field
+
+import markdown
+import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+from .anchoring import QuoteResult, QuoteSpec, anchor_quotes
+from .mentions import ActorSpec, mark_mentions
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+# Browsers drop ASCII tabs, newlines and controls inside a URL before reading its scheme.
+URL_NOISE_RE = re.compile(r"[\x00-\x20\x7f]+")
+
+ARTICLE_TAGS = {
+    "p", "br", "em", "strong", "b", "i", "a", "mark", "span", "code", "pre", "ul", "ol", "li",
+    "blockquote", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tfoot", "tr", "th",
+    "td", "hr", "sup", "sub", "div", "del", "ins", "img", "dl", "dt", "dd", "abbr", "small", "s",
+}
+ARTICLE_ATTRIBUTES = {
+    "a": {"href", "title", "id", "class", "data-actor"},
+    "mark": {"class", "id", "data-quote"},
+    "span": {"class", "id", "data-actor"},
+    "sup": {"id"},
+    "li": {"id"},
+    "div": {"class"},
+    "ol": {"start"},
+    "img": {"src", "alt", "title"},
+    "th": {"style"},
+    "td": {"style"},
+    "code": {"class"},
+    "abbr": {"title"},
+}
+INLINE_TAGS = {"a", "em", "strong", "b", "i", "code", "br", "p", "del", "s", "sup", "sub", "span"}
+INLINE_ATTRIBUTES = {"a": {"href", "title"}}
+
+
+def is_safe_url(url: str) -> bool:
+    """True for relative URLs and http, https and mailto ones, read the way a browser reads them."""
+    cleaned = URL_NOISE_RE.sub("", html.unescape(url))
+    match = SCHEME_RE.match(cleaned)
+    return match is None or match.group(1).lower() in SAFE_SCHEMES
+
+
+def sanitise(fragment: str, tags: set[str], attributes: dict[str, set[str]]) -> str:
+    """Keep only the listed tags and attributes, and only safe URLs."""
+    return nh3.clean(fragment, tags=tags, attributes=attributes, url_schemes=set(SAFE_SCHEMES),
+                     link_rel=None, strip_comments=True, filter_style_properties={"text-align"})
+
+
+@dataclass
+class Job:
+    """One rendering: what to mark in the tree, and what was found there."""
+
+    quotes: tuple[QuoteSpec, ...] = ()
+    actors: tuple[ActorSpec, ...] = ()
+    is_article: bool = False
+    quote_results: list[QuoteResult] = field(default_factory=list)
+    mentions: dict[str, int] = field(default_factory=dict)
+    unsafe_urls: list[str] = field(default_factory=list)
+
+    def apply(self, root: etree.Element) -> None:
+        self.make_links_inert(root)
+        if self.is_article:
+            for element in root.iter():
+                if element.tag in ("h1", "h2", "h3", "h4", "h5"):
+                    element.tag = f"h{int(element.tag[1]) + 1}"  # the page title is the h1
+        self.mentions = mark_mentions(root, self.actors)
+        self.quote_results = anchor_quotes(root, self.quotes, make_quote_mark)
+
+    def make_links_inert(self, root: etree.Element) -> None:
+        for element in list(root.iter()):
+            attribute = {"a": "href", "img": "src"}.get(element.tag)
+            url = element.get(attribute) if attribute else None
+            if url is None or is_safe_url(url):
+                continue
+            self.unsafe_urls.append(url)
+            del element.attrib[attribute]
+            if element.tag == "img":  # an image without a source: keep its description as text
+                element.tag, element.text = "span", element.get("alt", "")
+                element.attrib.clear()
+
+
+def make_quote_mark(spec: QuoteSpec):
+    def make(chain: list[etree.Element]):
+        mark = etree.Element("mark", {"class": "quote", "data-quote": str(spec.number)})
+        if any(el.tag == "a" for el in chain):
+            return mark, mark  # already inside a link: a link cannot hold another
+        link = etree.SubElement(mark, "a", {"href": f"#quote-{spec.key}"})
+        return mark, link
+    return make
+
+
+class _JobTreeprocessor(Treeprocessor):
+    def run(self, root):
+        job = getattr(self.md, "briefkit_job", None)
+        if job is not None:
+            job.apply(root)
+
+
+class _JobExtension(Extension):
+    def extendMarkdown(self, md):  # noqa: N802 (Python-Markdown's name)
+        # Raw HTML is never markup in content: written `<b>` shows as the text `<b>`.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        # After 'unescape' (priority 0): the tree then holds the text a reader sees.
+        md.treeprocessors.register(_JobTreeprocessor(md), "briefkit", -10)
+
+
+@dataclass(frozen=True)
+class RenderedArticle:
+    html: str
+    quotes: tuple[QuoteResult, ...]
+    mentions: tuple[tuple[str, int], ...]
+    unsafe_urls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RenderedInline:
+    html: str
+    unsafe_urls: tuple[str, ...]
+
+
+def plain_text_tree(text: str) -> etree.Element:
+    """A plain-text article as paragraphs: split at blank lines if any, else at every line."""
+    root = etree.Element("div")
+    if re.search(r"\n[ \t]*\n", text.strip()):
+        paragraphs = re.split(r"\n[ \t]*\n", text)
+    else:
+        paragraphs = text.split("\n")
+    for paragraph in paragraphs:
+        if paragraph.strip():
+            etree.SubElement(root, "p").text = paragraph.strip()
+    return root
+
+
+class Renderer:
+    """Holds the Markdown converters of one build; convert articles and inline fields with it."""
+
+    def __init__(self) -> None:
+        self._article_md = markdown.Markdown(
+            extensions=["tables", "fenced_code", "footnotes", _JobExtension()], output_format="html")
+        self._inline_md = markdown.Markdown(extensions=[_JobExtension()], output_format="html")
+
+    def _convert(self, md: markdown.Markdown, text: str, job: Job) -> str:
+        md.reset()
+        md.briefkit_job = job
+        try:
+            return md.convert(text)
+        finally:
+            md.briefkit_job = None
+
+    def article(self, text: str, fmt: str, quotes: tuple[QuoteSpec, ...],
+                actors: tuple[ActorSpec, ...]) -> RenderedArticle:
+        """Render an article (fmt "md" or "txt"), anchoring quotes and marking mentions."""
+        job = Job(quotes, actors, is_article=True)
+        if fmt == "md":
+            body = self._convert(self._article_md, text, job)
+        else:
+            root = plain_text_tree(text)
+            job.apply(root)
+            body = "\n".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
+        return RenderedArticle(sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES), tuple(job.quote_results),
+                               tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls))
+
+    def inline(self, text: str) -> RenderedInline:
+        """Render an inline-Markdown field (summary, note); one paragraph loses its <p>."""
+        job = Job()
+        body = self._convert(self._inline_md, text, job).strip()
+        if body.startswith("<p>") and body.endswith("</p>") and body.count("<p>") == 1:
+            body = body[3:-4]
+        return RenderedInline(sanitise(body, INLINE_TAGS, INLINE_ATTRIBUTES), tuple(job.unsafe_urls))

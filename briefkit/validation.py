@@ -1,0 +1,254 @@
+"""Raw content -> the model: schema checks, cross references, article rendering and anchoring."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import nh3
+from . import urls
+from .diagnostics import ERROR, WARNING, Position, Report, SourceFile, did_you_mean
+from .loader import RawBriefing, RawContent
+from .model import Actor, Briefing, Cast, ContextLink, Event, Quote, Site, SiteConfig, Source, make_site
+from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
+from .text.anchoring import QuoteSpec, quote_parts
+from .text.folding import fold
+from .text.mentions import ActorSpec
+from .text.render import Renderer
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line asks of the model stage."""
+
+    base_url: str | None = None
+    drafts: bool = False
+
+
+def check_config(raw: RawContent, options: Options, report: Report) -> SiteConfig:
+    values: dict = {}
+    if raw.site is not None:
+        source, node = raw.site
+        if node is not None:  # None: a YAML error, reported already
+            checked = SITE.check(node, Context(source, report))
+            values = dict(checked) if checked is not INVALID else {}
+    if options.base_url:
+        values["base_url"] = options.base_url
+    if values.get("base_url") and not values["base_url"].endswith("/"):
+        values["base_url"] += "/"
+    return SiteConfig(**values)
+
+
+def check_registry(raw: RawContent, report: Report) -> dict[str, Actor]:
+    if raw.actors is None or raw.actors[1] is None:
+        return {}
+    source, node = raw.actors
+    checked = ACTORS.check(node, Context(source, report))
+    if checked is INVALID:
+        return {}
+    return {actor_id: Actor(id=actor_id, name=f["name"], kind=f.get("kind", "other"),
+                            description=f.get("description"), aliases=tuple(f.get("aliases", ())),
+                            url=f.get("url"), wikidata=f.get("wikidata"))
+            for actor_id, f in checked.items()}
+
+
+def locate_line(text: str, passage: str) -> int:
+    """The line of `text` where `passage` (or, failing that, its first words) starts."""
+    folded_lines = [fold(line) for line in text.split("\n")]
+    words = fold(passage).split()
+    for count in (len(words), 8, 5, 3, 2, 1):
+        probe = " ".join(words[:count])
+        if not probe:
+            break
+        for number, line in enumerate(folded_lines, 1):
+            if probe in line:
+                return number
+    return 1
+
+
+def plain_text(fragment: str) -> str:
+    return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
+
+
+class BriefingChecker:
+    """Checks one briefing at a time against the registry; remembers inline actors site-wide."""
+
+    def __init__(self, registry: dict[str, Actor], renderer: Renderer, report: Report):
+        self.registry = registry
+        self.renderer = renderer
+        self.report = report
+        self.inline: dict[str, tuple[Actor, Position]] = {}
+
+    def inline_markdown(self, text: str, source: SourceFile, pos: Position) -> str:
+        rendered = self.renderer.inline(text)
+        for url in rendered.unsafe_urls:
+            self.report.add(source.diagnostic(WARNING, "inert-link", f"link to '{url}' was made inert", pos,
+                                              "only http, https, mailto and relative links are kept"))
+        return rendered.html
+
+    def actor(self, f: Fields, source: SourceFile) -> Actor | None:
+        actor_id = f["id"]
+        inline = {key: f[key] for key in ("name", "kind", "description", "url", "wikidata") if key in f}
+        if actor_id in self.registry:
+            known = self.registry[actor_id]
+            ok = True
+            for key, value in inline.items():
+                if getattr(known, key) != value:
+                    self.report.error(source, "actor-conflict",
+                                      f"actor '{actor_id}' is in actors.yaml with {key} "
+                                      f"'{getattr(known, key)}', not '{value}'", f.pos(key),
+                                      f"remove '{key}:' here, or change it in actors.yaml")
+                    ok = False
+            return known if ok else None
+        if "name" not in inline:
+            close = did_you_mean(actor_id, list(self.registry)) if self.registry else ""
+            hint = "add 'name:' here, or add the actor to actors.yaml"
+            if close.startswith("did you mean"):
+                hint = f"{close} ({hint})"
+            self.report.error(source, "unknown-actor", f"actor '{actor_id}' is not in actors.yaml and has no name",
+                              f.pos("id"), hint)
+            return None
+        actor = Actor(id=actor_id, name=inline["name"], kind=inline.get("kind", "other"),
+                      description=inline.get("description"), url=inline.get("url"),
+                      wikidata=inline.get("wikidata"))
+        first = self.inline.setdefault(actor_id, (actor, f.pos("id")))
+        if first[0] != actor:
+            where = f"{first[1].path}:{first[1].line}"
+            differs = next(k for k in ("name", "kind", "description", "url", "wikidata")
+                           if getattr(first[0], k) != getattr(actor, k))
+            self.report.error(source, "actor-conflict",
+                              f"actor '{actor_id}' is defined differently in {where} "
+                              f"({differs} '{getattr(first[0], differs)}' there, '{getattr(actor, differs)}' here)",
+                              f.pos(differs) if differs in f.value_pos else f.pos("id"),
+                              "define the actor once, in actors.yaml, and keep only id and role here")
+            return None
+        return actor
+
+    def check(self, raw: RawBriefing) -> Briefing | None:
+        """Validate one briefing and render its article; None when it has errors."""
+        source, report = raw.annotations, self.report
+        errors_before = len(report.errors)
+        f = ANNOTATIONS.check(raw.annotations_node, Context(source, report))
+        if f is INVALID:
+            return None
+
+        cast_fields: list[tuple[Actor, Fields]] = []
+        seen_ids: dict[str, Position] = {}
+        for entry in f.get("actors", Items(f.at)):
+            if entry["id"] in seen_ids:
+                report.error(source, "duplicate-actor", f"actor '{entry['id']}' is listed twice "
+                             f"(first on line {seen_ids[entry['id']].line})", entry.pos("id"),
+                             "merge the two entries")
+                continue
+            seen_ids[entry["id"]] = entry.pos("id")
+            actor = self.actor(entry, source)
+            if actor is not None:
+                cast_fields.append((actor, entry))
+        actors = {actor.id: actor for actor, _ in cast_fields}
+
+        def actor_ref(q: Fields, key: str) -> Actor | None:
+            actor_id = q.get(key)
+            if actor_id is None or actor_id in actors:
+                return actors.get(actor_id) if actor_id else None
+            if actor_id not in seen_ids:  # listed but broken entries were reported already
+                hint = (f"add '- id: {actor_id}' under actors:" if actor_id in self.registry
+                        else did_you_mean(actor_id, list(seen_ids)) if seen_ids
+                        else "list the actor under actors: first")
+                report.error(source, "unknown-actor", f"{key} '{actor_id}' is not an actor of this briefing",
+                             q.pos(key), hint)
+            return None
+
+        specs, quote_rows, keys = [], [], {}
+        for number, q in enumerate(f.get("quotes", ()), 1):
+            speaker, to = actor_ref(q, "speaker"), actor_ref(q, "to")
+            key = q.get("id", str(number))
+            if key in keys:
+                report.error(source, "duplicate-quote-id", f"quote anchor 'quote-{key}' is used twice "
+                             f"(first by quote {keys[key]})", q.pos("id"), "give each quote its own id")
+            keys.setdefault(key, number)
+            parts = quote_parts(q["text"])
+            if not parts:
+                report.error(source, "empty-quote", "the quote has no words", q.pos("text"))
+            specs.append(QuoteSpec(number, key, parts, q.get("occurrence")))
+            quote_rows.append((q, speaker, to, key))
+
+        article = self.renderer.article(
+            raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
+            tuple(ActorSpec(a.id, self.names(a, e), urls.relative(urls.briefing_page(raw.slug), urls.actor_page(a.id)))
+                  for a, e in cast_fields))
+        for url in article.unsafe_urls:
+            report.add(raw.article.diagnostic(
+                WARNING, "inert-link", f"link to '{url}' was made inert",
+                raw.article.at(locate_line(raw.article.text, url)) if url else None,
+                "only http, https, mailto and relative links are kept"))
+        results = {r.number: r for r in article.quotes}
+        quotes = []
+        for (q, speaker, to, key), spec in zip(quote_rows, specs):
+            result = results.get(spec.number)
+            if result is None:
+                continue
+            if result.matches == 0:
+                hint = "quotes must match the article word for word; use [...] to leave words out"
+                if result.closest:
+                    line = locate_line(raw.article.text, result.closest)
+                    hint = (f'closest passage ({raw.article.path}:{line}): "{result.closest}"\n' + hint)
+                report.error(source, "quote-not-found", f"quote {spec.number} is not in the article",
+                             q.pos("text"), hint)
+            elif not result.anchored:
+                report.error(source, "bad-occurrence", f"quote {spec.number} occurs {result.matches} "
+                             f"time(s) in the article, not {spec.occurrence}", q.pos("occurrence"),
+                             f"use a number from 1 to {result.matches}")
+            elif result.matches > 1 and spec.occurrence is None:
+                report.warning(source, "ambiguous-quote", f"quote {spec.number} occurs {result.matches} "
+                               "times in the article; the first is highlighted", q.pos("text"),
+                               "add 'occurrence: N' to choose which one, or quote more words")
+            if speaker is not None:
+                note = self.inline_markdown(q["note"], source, q.pos("note")) if "note" in q else None
+                quotes.append(Quote(spec.number, key, q["text"], speaker, to, note, result.anchored))
+
+        mentions = dict(article.mentions)
+        quoted = {q.speaker.id for q in quotes} | {q.to.id for q in quotes if q.to}
+        cast = []
+        for actor, entry in cast_fields:
+            if actor.id not in mentions and actor.id not in quoted:
+                report.warning(source, "unused-actor", f"actor '{actor.id}' ({actor.name}) is never mentioned "
+                               "in the article and is in no quote", entry.pos("id"),
+                               "add the name the article uses to 'aliases:', or remove the actor")
+            cast.append(Cast(actor, entry.get("role"), self.names(actor, entry), mentions.get(actor.id, 0)))
+
+        tags: list[str] = []
+        for tag, pos in zip(f.get("tags", ()), getattr(f.get("tags"), "item_pos", ())):
+            if tag in tags:
+                report.warning(source, "duplicate-tag", f"tag '{tag}' is listed twice", pos)
+            else:
+                tags.append(tag)
+
+        context = tuple(ContextLink(c["title"], c["url"], c.get("kind", "related"),
+                                    self.inline_markdown(c["note"], source, c.pos("note")) if "note" in c else None)
+                        for c in f.get("context", ()))
+        timeline = tuple(Event(e["date"], e["text"], raw.slug) for e in f.get("timeline", ()))
+        src = f.get("source")
+        summary_html = self.inline_markdown(f["summary"], source, f.pos("summary"))
+        if len(report.errors) > errors_before:
+            return None
+        return Briefing(
+            slug=raw.slug, title=f["title"], date=f["date"], summary_html=summary_html,
+            summary_text=plain_text(summary_html), draft=f.get("draft", False), language=f.get("language"),
+            source=Source(src.get("publisher"), src.get("url"), src.get("author"), src.get("published"))
+            if src else None,
+            tags=tuple(tags), cast=tuple(cast), quotes=tuple(quotes), context=context, timeline=timeline,
+            article_html=article.html, media=raw.media, annotations_path=source.path)
+
+    @staticmethod
+    def names(actor: Actor, entry: Fields) -> tuple[str, ...]:
+        names = [actor.name, *actor.aliases, *entry.get("aliases", ())]
+        return tuple(dict.fromkeys(names))
+
+
+def build_model(raw: RawContent, options: Options, report: Report) -> Site:
+    """Check everything and build the site model; problems go to the report."""
+    config = check_config(raw, options, report)
+    registry = check_registry(raw, report)
+    checker = BriefingChecker(registry, Renderer(), report)
+    briefings = [b for raw_briefing in raw.briefings if (b := checker.check(raw_briefing)) is not None]
+    return make_site(config, [b for b in briefings if options.drafts or not b.draft])

@@ -1,0 +1,108 @@
+"""The output tree: written whole into a temporary folder, then swapped in atomically."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .diagnostics import UsageError
+
+MARKER = ".briefkit-site"
+MARKER_TEXT = b"Built by Briefkit. This folder is replaced as a whole on every build.\n"
+RENAME_EXCHANGE = 2
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the site: bytes to write, or a file to copy as it is."""
+
+    path: str
+    data: bytes | None = None
+    copy_from: Path | None = None
+
+
+def check_output_folder(out: Path, src: Path) -> None:
+    """Refuse an output folder that overlaps the content or is not a previous Briefkit site."""
+    out_abs, src_abs = out.resolve(), src.resolve()
+    if out_abs == src_abs or src_abs.is_relative_to(out_abs) or out_abs.is_relative_to(src_abs):
+        raise UsageError(f"the output folder {out} overlaps the content folder {src}; choose another --out")
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UsageError(f"{out} exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise UsageError(f"{out} is not empty and was not built by Briefkit (no {MARKER} in it); "
+                         "remove it or choose another --out, since each build replaces the whole folder")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the system cannot."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), RENAME_EXCHANGE)
+    return result == 0
+
+
+def remove_leftovers(out: Path) -> None:
+    """Delete temporary folders that an interrupted build left next to the output.
+
+    Where the swap is two renames, a build killed between them leaves the previous site in
+    `.<out>.old-*/site`: put it back first.
+    """
+    if not out.exists():
+        for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+            if (old / "site").is_dir():
+                os.rename(old / "site", out)
+                break
+    for leftover in sorted(out.parent.glob(f".{out.name}.tmp-*")) + sorted(out.parent.glob(f".{out.name}.old-*")):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def write_site(outputs: list[Output], out: Path) -> int:
+    """Write every output into a fresh folder, then swap it with `out`; returns files written."""
+    seen: set[str] = set()
+    for output in outputs:
+        parts = PurePosixPath(output.path).parts
+        if output.path in seen or not parts or output.path.startswith("/") or ".." in parts:
+            raise ValueError(f"bad or duplicate output path: {output.path!r}")
+        seen.add(output.path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        os.chmod(tmp, 0o755)
+        made: set[Path] = {tmp}
+        for output in outputs:
+            target = tmp / output.path
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            if output.copy_from is not None:
+                shutil.copyfile(output.copy_from, target)
+            else:
+                target.write_bytes(output.data or b"")
+        (tmp / MARKER).write_bytes(MARKER_TEXT)
+        if out.exists():
+            if _exchange(tmp, out):
+                shutil.rmtree(tmp)
+            else:
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+                os.rename(out, old / "site")
+                os.rename(tmp, out)
+                shutil.rmtree(old)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return len(outputs)
