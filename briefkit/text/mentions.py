@@ -25,11 +25,13 @@ def mention_pattern(actors: tuple[ActorSpec, ...]) -> tuple[re.Pattern | None, d
     owner: dict[str, str] = {}
     for actor in actors:
         for name in actor.names:
-            owner.setdefault(name, actor.id)
+            owner.setdefault(" ".join(name.split()), actor.id)
     if not owner:
         return None, owner
     names = sorted(owner, key=lambda n: (-len(n), n))
-    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
+    # A name may break across lines in the source: any white space matches its spaces.
+    alternatives = "|".join(r"\s+".join(re.escape(word) for word in n.split()) for n in names)
+    pattern = re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)")
     return pattern, owner
 
 
@@ -55,7 +57,7 @@ def mark_mentions(root: etree.Element, actors: tuple[ActorSpec, ...]) -> dict[st
             run = next(r for s, r in reversed(run_starts) if s <= match.start())
             if run.element is not None and any(a.tag in SKIP_TAGS for a in ancestors(run, block, parents)):
                 continue
-            actor_id = owner[match.group(0)]
+            actor_id = owner[" ".join(match.group(0).split())]
             want_link = actor_id not in linked
             created = wrap(block, match.start(), match.end(), make_mention(actor_id, hrefs[actor_id], want_link))
             if want_link and created and created[0].tag == "a":
