@@ -77,23 +77,28 @@ def find_all(paragraph: Paragraph, parts: tuple[str, ...]) -> list[list[tuple[in
 def closest_passage(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> str | None:
     """The article passage most like the quote, as raw text, for the not-found message."""
     wanted = " ".join(parts)
-    best, best_ratio = None, 0.0
     size = len(wanted)
+    best: tuple[float, Paragraph, int, int] | None = None
     for paragraph in paragraphs:
         text = paragraph.folded.text
+        word_ends = [m.end() for m in re.finditer(r"\S+", text)]
         for word in re.finditer(r"\S+", text):
             start = word.start()
-            end = min(len(text), start + size)
-            while end < len(text) and not text[end].isspace():
-                end += 1
-            matcher = difflib.SequenceMatcher(None, wanted, text[start:end], autojunk=False)
-            if matcher.quick_ratio() <= best_ratio:
-                continue
-            ratio = matcher.ratio()
-            if ratio > best_ratio:
-                raw_start, raw_end = paragraph.folded.raw_span(start, end)
-                best, best_ratio = paragraph.raw[raw_start:raw_end], ratio
-    return " ".join(best.split()) if best else None
+            # Windows from about 3/4 to 4/3 of the quote's length, ending on a word end.
+            ends = [e for e in word_ends if size * 3 // 4 <= e - start <= size * 4 // 3 + 1] or \
+                [next((e for e in word_ends if e > start), len(text))]
+            for end in ends:
+                matcher = difflib.SequenceMatcher(None, wanted, text[start:end], autojunk=False)
+                if best is not None and matcher.quick_ratio() <= best[0]:
+                    continue
+                ratio = matcher.ratio()
+                if best is None or ratio > best[0]:
+                    best = (ratio, paragraph, start, end)
+    if best is None:
+        return None
+    _, paragraph, start, end = best
+    raw_start, raw_end = paragraph.folded.raw_span(start, end)
+    return " ".join(paragraph.raw[raw_start:raw_end].split()).strip("\"'\u201c\u201d\u2018\u2019 ")
 
 
 def anchor_quotes(root: etree.Element, specs: tuple[QuoteSpec, ...], make_mark) -> list[QuoteResult]:
