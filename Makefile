@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test check clean
+.PHONY: site test check clean bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Briefkit needs Python 3.11 or newer (set PYTHON=...)")'
@@ -25,3 +25,6 @@ test: $(STAMP)
 
 clean:
 	rm -rf site .site.tmp-* .site.old-* $(VENV) .pytest_cache
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py

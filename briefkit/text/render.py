@@ -73,8 +73,10 @@ class Job:
             for element in root.iter():
                 if element.tag in ("h1", "h2", "h3", "h4", "h5"):
                     element.tag = f"h{int(element.tag[1]) + 1}"  # the page title is the h1
-        self.mentions = mark_mentions(root, self.actors)
-        self.quote_results = anchor_quotes(root, self.quotes, make_quote_mark)
+        if self.actors:
+            self.mentions = mark_mentions(root, self.actors)
+        if self.quotes:
+            self.quote_results = anchor_quotes(root, self.quotes, make_quote_mark)
 
     def make_links_inert(self, root: etree.Element) -> None:
         for element in list(root.iter()):
