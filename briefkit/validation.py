@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import nh3
 from . import urls
-from .diagnostics import ERROR, WARNING, Position, Report, SourceFile, did_you_mean
+from .diagnostics import ERROR, WARNING, Diagnostic, Position, Report, SourceFile, did_you_mean
 from .loader import RawBriefing, RawContent
 from .model import Actor, Briefing, Cast, ContextLink, Event, Quote, Site, SiteConfig, Source, make_site
 from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
@@ -70,14 +70,32 @@ def plain_text(fragment: str) -> str:
     return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
 
 
-class BriefingChecker:
-    """Checks one briefing at a time against the registry; remembers inline actors site-wide."""
+@dataclass(frozen=True)
+class InlineActor:
+    """An actor defined in a briefing rather than in actors.yaml, with where each field was."""
 
-    def __init__(self, registry: dict[str, Actor], renderer: Renderer, report: Report):
+    actor: Actor
+    source: SourceFile
+    positions: dict[str, Position]
+
+
+@dataclass(frozen=True)
+class CheckedBriefing:
+    """The result of checking one briefing on its own: the model (None on errors) and what was found."""
+
+    briefing: Briefing | None
+    inline_actors: tuple[InlineActor, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+class BriefingChecker:
+    """Checks one briefing against the registry; knows nothing of the other briefings."""
+
+    def __init__(self, registry: dict[str, Actor], renderer: Renderer):
         self.registry = registry
         self.renderer = renderer
-        self.report = report
-        self.inline: dict[str, tuple[Actor, Position]] = {}
+        self.report = Report()
+        self.inline: list[InlineActor] = []
 
     def inline_markdown(self, text: str, source: SourceFile, pos: Position) -> str:
         rendered = self.renderer.inline(text)
@@ -111,23 +129,16 @@ class BriefingChecker:
         actor = Actor(id=actor_id, name=inline["name"], kind=inline.get("kind", "other"),
                       description=inline.get("description"), url=inline.get("url"),
                       wikidata=inline.get("wikidata"))
-        first = self.inline.setdefault(actor_id, (actor, f.pos("id")))
-        if first[0] != actor:
-            where = f"{first[1].path}:{first[1].line}"
-            differs = next(k for k in ("name", "kind", "description", "url", "wikidata")
-                           if getattr(first[0], k) != getattr(actor, k))
-            self.report.error(source, "actor-conflict",
-                              f"actor '{actor_id}' is defined differently in {where} "
-                              f"({differs} '{getattr(first[0], differs)}' there, '{getattr(actor, differs)}' here)",
-                              f.pos(differs) if differs in f.value_pos else f.pos("id"),
-                              "define the actor once, in actors.yaml, and keep only id and role here")
-            return None
+        self.inline.append(InlineActor(actor, source, {key: f.pos(key) for key in ("id", *inline)}))
         return actor
 
-    def check(self, raw: RawBriefing) -> Briefing | None:
-        """Validate one briefing and render its article; None when it has errors."""
+    def check(self, raw: RawBriefing) -> CheckedBriefing:
+        """Validate one briefing and render its article."""
+        briefing = self._check(raw)
+        return CheckedBriefing(briefing, tuple(self.inline), tuple(self.report.items))
+
+    def _check(self, raw: RawBriefing) -> Briefing | None:
         source, report = raw.annotations, self.report
-        errors_before = len(report.errors)
         f = ANNOTATIONS.check(raw.annotations_node, Context(source, report))
         if f is INVALID:
             return None
@@ -229,7 +240,7 @@ class BriefingChecker:
         timeline = tuple(Event(e["date"], e["text"], raw.slug) for e in f.get("timeline", ()))
         src = f.get("source")
         summary_html = self.inline_markdown(f["summary"], source, f.pos("summary"))
-        if len(report.errors) > errors_before:
+        if report.errors:
             return None
         return Briefing(
             slug=raw.slug, title=f["title"], date=f["date"], summary_html=summary_html,
@@ -245,10 +256,33 @@ class BriefingChecker:
         return tuple(dict.fromkeys(names))
 
 
+def check_inline_actors(checked: list[CheckedBriefing], report: Report) -> None:
+    """An actor defined inline in several briefings must be defined the same way in each."""
+    first: dict[str, InlineActor] = {}
+    for result in checked:
+        for inline in result.inline_actors:
+            earlier = first.setdefault(inline.actor.id, inline)
+            if earlier.actor == inline.actor:
+                continue
+            key = next(k for k in ("name", "kind", "description", "url", "wikidata")
+                       if getattr(earlier.actor, k) != getattr(inline.actor, k))
+            where = earlier.positions.get(key, earlier.positions["id"])
+            report.add(inline.source.diagnostic(
+                ERROR, "actor-conflict",
+                f"actor '{inline.actor.id}' is defined differently in {where.path}:{where.line} "
+                f"({key} '{getattr(earlier.actor, key)}' there, '{getattr(inline.actor, key)}' here)",
+                inline.positions.get(key, inline.positions["id"]),
+                "define the actor once, in actors.yaml, and keep only id and role in the briefings"))
+
+
 def build_model(raw: RawContent, options: Options, report: Report) -> Site:
     """Check everything and build the site model; problems go to the report."""
     config = check_config(raw, options, report)
     registry = check_registry(raw, report)
-    checker = BriefingChecker(registry, Renderer(), report)
-    briefings = [b for raw_briefing in raw.briefings if (b := checker.check(raw_briefing)) is not None]
+    renderer = Renderer()
+    checked = [BriefingChecker(registry, renderer).check(raw_briefing) for raw_briefing in raw.briefings]
+    for result in checked:
+        report.extend(result.diagnostics)
+    check_inline_actors(checked, report)
+    briefings = [result.briefing for result in checked if result.briefing is not None]
     return make_site(config, [b for b in briefings if options.drafts or not b.draft])
