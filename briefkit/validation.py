@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+import posixpath
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 import nh3
+
 from . import urls
 from .diagnostics import ERROR, WARNING, Diagnostic, Position, Report, SourceFile, did_you_mean
-from .loader import RawBriefing, RawContent
+from .loader import MEDIA_SUFFIXES, RawBriefing, RawContent
 from .model import Actor, Briefing, Cast, ContextLink, Event, Quote, Site, SiteConfig, Source, make_site
 from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
 from .text.anchoring import QuoteSpec, quote_parts
@@ -64,6 +67,15 @@ def locate_line(text: str, passage: str) -> int:
             if probe in line:
                 return number
     return 1
+
+
+def locate(source: SourceFile, needle: str) -> Position:
+    """Where `needle` first appears in the source, to the column; else its likely line."""
+    index = source.text.find(needle) if needle else -1
+    if index == -1:
+        return source.at(locate_line(source.text, needle))
+    line_start = source.text.rfind("\n", 0, index) + 1
+    return source.at(source.text.count("\n", 0, index) + 1, index - line_start + 1)
 
 
 def plain_text(fragment: str) -> str:
@@ -190,8 +202,9 @@ class BriefingChecker:
         for url in article.unsafe_urls:
             report.add(raw.article.diagnostic(
                 WARNING, "inert-link", f"link to '{url}' was made inert",
-                raw.article.at(locate_line(raw.article.text, url)) if url else None,
+                locate(raw.article, url),
                 "only http, https, mailto and relative links are kept"))
+        self.check_images(raw, article.images)
         results = {r.number: r for r in article.quotes}
         quotes = []
         for (q, speaker, to, key), spec in zip(quote_rows, specs):
@@ -249,6 +262,20 @@ class BriefingChecker:
             if src else None,
             tags=tuple(tags), cast=tuple(cast), quotes=tuple(quotes), context=context, timeline=timeline,
             article_html=article.html, media=raw.media, annotations_path=source.path)
+
+    def check_images(self, raw: RawBriefing, images: tuple[str, ...]) -> None:
+        """Relative images must be media files of the briefing's own folder."""
+        media = {name for name, _ in raw.media}
+        for src in images:
+            if urlsplit(src).scheme or src.startswith("//"):
+                continue
+            name = posixpath.normpath(unquote(urlsplit(src).path))
+            if name not in media:
+                pos = locate(raw.article, src)
+                hint = ("put the image file in the briefing's folder and refer to it by its file name; "
+                        "images are " + ", ".join(sorted(MEDIA_SUFFIXES)))
+                self.report.add(raw.article.diagnostic(WARNING, "missing-image",
+                                                       f"image '{src}' is not in the briefing folder", pos, hint))
 
     @staticmethod
     def names(actor: Actor, entry: Fields) -> tuple[str, ...]:

@@ -66,6 +66,7 @@ class Job:
     quote_results: list[QuoteResult] = field(default_factory=list)
     mentions: dict[str, int] = field(default_factory=dict)
     unsafe_urls: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
 
     def apply(self, root: etree.Element) -> None:
         self.make_links_inert(root)
@@ -82,7 +83,11 @@ class Job:
         for element in list(root.iter()):
             attribute = {"a": "href", "img": "src"}.get(element.tag)
             url = element.get(attribute) if attribute else None
-            if url is None or is_safe_url(url):
+            if url is None:
+                continue
+            if is_safe_url(url):
+                if element.tag == "img":
+                    self.images.append(url)
                 continue
             self.unsafe_urls.append(url)
             del element.attrib[attribute]
@@ -123,6 +128,7 @@ class RenderedArticle:
     quotes: tuple[QuoteResult, ...]
     mentions: tuple[tuple[str, int], ...]
     unsafe_urls: tuple[str, ...]
+    images: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -171,7 +177,7 @@ class Renderer:
             job.apply(root)
             body = "\n".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
         return RenderedArticle(sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES), tuple(job.quote_results),
-                               tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls))
+                               tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls), tuple(job.images))
 
     def inline(self, text: str) -> RenderedInline:
         """Render an inline-Markdown field (summary, note); one paragraph loses its <p>."""
