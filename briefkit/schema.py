@@ -47,6 +47,7 @@ class Items(list):
         super().__init__()
         self.at = at
         self.item_pos: list[Position] = []
+        self.item_index: list[int] = []  # each item's place in the YAML list, invalid ones counted
 
 
 @dataclass
@@ -245,11 +246,12 @@ class ListOf(Type):
                 hint = f"write a list, e.g. [{node.value}] or one '- item' per line"
             return ctx.error(node, "wrong-type", f"expected a list, but YAML read {describe(node)}", hint)
         items = Items(ctx.pos(node))
-        for child in node.value:
+        for index, child in enumerate(node.value):
             value = self.item.check(child, ctx)
             if value is not INVALID:
                 items.append(value)
                 items.item_pos.append(ctx.pos(child))
+                items.item_index.append(index)
         return items
 
 
@@ -284,8 +286,12 @@ def check_mapping_keys(node: MappingNode, ctx: Context) -> list[tuple[str, Node,
 
 @dataclass
 class Record(Type):
+    """A mapping with known keys. Invalid when a required key is missing or wrong, unless
+    `partial`: then the valid keys are still returned, so later checks can go on."""
+
     keys: dict[str, Key] = field(default_factory=dict)
     what: str = "a mapping"
+    partial: bool = False
     expects_text = False
 
     @property
@@ -298,6 +304,7 @@ class Record(Type):
                              "write key: value pairs")
         fields = Fields(ctx.pos(node))
         present = set()
+        complete = True
         for key, key_node, value_node in check_mapping_keys(node, ctx):
             present.add(key)
             spec = self.keys.get(key)
@@ -311,11 +318,14 @@ class Record(Type):
                 fields[key] = value
                 fields.key_pos[key] = ctx.pos(key_node)
                 fields.value_pos[key] = ctx.pos(value_node)
+            elif spec.required:
+                complete = False
         for key, spec in self.keys.items():
             if spec.required and key not in present:
+                complete = False
                 ctx.error(node, "missing-key", f"missing required key '{key}'",
                           f"add '{key}:' ({spec.type.name})" + (f": {spec.doc}" if spec.doc else ""))
-        return fields
+        return fields if complete or self.partial else INVALID
 
 
 @dataclass
@@ -399,7 +409,7 @@ ANNOTATIONS = Record({
     "quotes": Key(ListOf(QUOTE)),
     "context": Key(ListOf(CONTEXT_LINK)),
     "timeline": Key(ListOf(EVENT)),
-}, what="the briefing's annotations (title, date, summary, ...)")
+}, what="the briefing's annotations (title, date, summary, ...)", partial=True)
 
 REGISTRY_ACTOR = Record({
     "name": Key(Text(), required=True),
@@ -419,4 +429,4 @@ SITE = Record({
     "language": Key(Language()),
     "author": Key(Text()),
     "repo_url": Key(Url()),
-}, what="the site settings (title, description, base_url, ...)")
+}, what="the site settings (title, description, base_url, ...)", partial=True)

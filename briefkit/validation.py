@@ -182,7 +182,9 @@ class BriefingChecker:
             return None
 
         specs, quote_rows, keys = [], [], {}
-        for number, q in enumerate(f.get("quotes", ()), 1):
+        quote_list = f.get("quotes", Items(f.at))
+        for index, q in zip(quote_list.item_index, quote_list):
+            number = index + 1
             speaker, to = actor_ref(q, "speaker"), actor_ref(q, "to")
             key = q.get("id", str(number))
             if key in keys:
@@ -252,7 +254,7 @@ class BriefingChecker:
                         for c in f.get("context", ()))
         timeline = tuple(Event(e["date"], e["text"], raw.slug) for e in f.get("timeline", ()))
         src = f.get("source")
-        summary_html = self.inline_markdown(f["summary"], source, f.pos("summary"))
+        summary_html = self.inline_markdown(f["summary"], source, f.pos("summary")) if "summary" in f else ""
         if report.errors:
             return None
         return Briefing(
