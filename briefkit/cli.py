@@ -9,6 +9,7 @@ from pathlib import Path
 from . import __version__
 from .diagnostics import BriefkitError, ContentError, Diagnostic
 from .pipeline import BuildOptions, build
+from .schema import is_http_url
 
 COMMANDS = ("build", "check")
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed the usage error
         return 2 if exc.code else 0
     base_url = getattr(args, "base_url", None)
-    if base_url and not base_url.startswith(("http://", "https://")):
+    if base_url is not None and not is_http_url(base_url):
         print(f"briefkit: error: --base-url must be an absolute http(s) URL, not '{base_url}'", file=sys.stderr)
         return 2
     options = BuildOptions(src=Path(args.src), out=Path(getattr(args, "out", "site")),

@@ -41,7 +41,8 @@ class Diagnostic:
         """Render as `path:line:column: severity: message`, excerpt, caret and hint."""
         lines = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"]
         if self.excerpt is not None and self.excerpt.strip():
-            shown = self.excerpt.expandtabs(1)
+            # One character per column: tabs as one space, invisible controls as U+FFFD.
+            shown = "".join("\ufffd" if ord(ch) < 32 and ch != "\t" else ch for ch in self.excerpt.expandtabs(1))
             lines.append(f"    {shown}")
             lines.append("    " + " " * max(0, self.column - 1) + "^")
         if self.hint:
@@ -61,7 +62,7 @@ class SourceFile:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            self._lines = self.text.split("\n")
         return self._lines
 
     def line_text(self, line: int) -> str | None:

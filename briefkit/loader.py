@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from .diagnostics import Position, Report, SourceFile, display_path
+from .diagnostics import Diagnostic, Position, Report, SourceFile, display_path
 from .schema import SLUG_RE, slug_suggestion
 
 MEDIA_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif"})
@@ -27,6 +27,7 @@ class RawBriefing:
     article: SourceFile
     article_format: str  # "md" or "txt"
     media: tuple[tuple[str, Path], ...]
+    repo_path: str  # content-folder name/slug/annotations.yaml, however --src was spelled
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,13 @@ def read_source(path: Path, display: str, report: Report) -> SourceFile | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line_end = data.find(b"\n", exc.start)
+        line_bytes = data[line_start: line_end if line_end != -1 else len(data)]
+        column = len(data[line_start: exc.start].decode("utf-8", "replace")) + 1
         report.at("error", "encoding", f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
-                  Position(display, line, column), "save the file as UTF-8")
+                  Position(display, data.count(b"\n", 0, exc.start) + 1, column), "save the file as UTF-8",
+                  excerpt=line_bytes.decode("utf-8", "replace").rstrip("\r"))
         return None
     return SourceFile(display, text.replace("\r\n", "\n").replace("\r", "\n"))
 
@@ -76,30 +79,54 @@ def empty_mapping() -> MappingNode:
     return MappingNode("tag:yaml.org,2002:map", [], mark, mark)
 
 
+def yaml_error(source: SourceFile, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    """A YAML syntax error as a diagnostic at the place an author would look."""
+    problem, context = exc.problem or "", exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    hint = "check the indentation and quoting on this line or the one before"
+    if "end of stream" in problem and "quoted scalar" in context and exc.context_mark:
+        mark = exc.context_mark
+        message = "the quoted text that starts here is never closed"
+        quote = source.line_text(mark.line + 1)[mark.column] if source.line_text(mark.line + 1) else '"'
+        hint = f"add the closing {quote} at the end of the text, or remove the opening one"
+    elif "single document" in context:
+        message = f"{context}, {problem}"
+        hint = "remove the '---' line: the file must hold a single YAML document"
+    else:
+        message = problem or context or "syntax error"
+        if "\\t" in problem or "tab" in problem:
+            hint = "indent with spaces, not tabs"
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return source.diagnostic("error", "yaml-syntax", f"invalid YAML: {message}", source.at(line, column), hint)
+
+
 def parse_yaml(source: SourceFile, report: Report) -> Node | None:
     """Compose one YAML document into nodes; None after reporting a syntax error or an alias."""
     try:
         root = yaml.compose(source.text, Loader=YAML_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        hint = "indent with spaces, not tabs" if "\\t" in problem or "tab" in problem else \
-            "check the indentation and quoting on this line or the one before"
-        report.error(source, "yaml-syntax", f"invalid YAML: {problem}", source.at(line, column), hint)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        before = source.text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        report.error(source, "yaml-syntax", f"invalid YAML: unacceptable character #x{exc.character:04x}: "
+                     "control characters are not allowed", source.at(line, column),
+                     "remove the invisible control character at the caret")
         return None
-    except yaml.YAMLError as exc:  # e.g. a second document in the file
+    except yaml.MarkedYAMLError as exc:
+        report.add(yaml_error(source, exc))
+        return None
+    except yaml.YAMLError as exc:
         report.error(source, "yaml-syntax", f"invalid YAML: {exc}")
         return None
     except RecursionError:
         report.error(source, "yaml-syntax", "invalid YAML: nesting too deep")
         return None
     if root is not None and shared_nodes(root):
-        for token in yaml.scan(source.text, Loader=YAML_LOADER):
-            if isinstance(token, yaml.AliasToken):
-                mark = token.start_mark
-                report.error(source, "yaml-alias", f"YAML aliases are not supported (*{token.value})",
-                             source.at(mark.line + 1, mark.column + 1), "write the value out in full")
+        aliases = [t for t in yaml.scan(source.text, Loader=YAML_LOADER) if isinstance(t, yaml.AliasToken)]
+        first = aliases[0].start_mark
+        more = f" (and {len(aliases) - 1} more)" if len(aliases) > 1 else ""
+        report.error(source, "yaml-alias", f"YAML aliases are not supported (*{aliases[0].value}){more}",
+                     source.at(first.line + 1, first.column + 1),
+                     "write each value out in full; anchors (&) and aliases (*) are not allowed")
         return None
     return root if root is not None else empty_mapping()
 
@@ -155,10 +182,14 @@ def load_briefing(folder: Path, src: Path, src_display: str, report: Report) -> 
             report.at("warning", "unused-file", f"'{name}' is not used",
                       Position(show(path)), "a briefing folder holds the article, annotations.yaml and images ("
                       + ", ".join(sorted(MEDIA_SUFFIXES)) + "); start the name with _ to silence this")
-    for name in [*articles, "annotations.yaml"]:
+    for name in [*articles, "annotations.yaml"] if has_annotations else articles:
         if (folder / name).is_symlink():
             report.at("error", "symlink", "symbolic links are not followed", Position(show(folder / name)),
                       "copy the file into the folder instead")
+            ok = False
+        elif not (folder / name).is_file():
+            report.at("error", "not-a-file", f"'{name}' is a folder, not a file", Position(show(folder / name)),
+                      f"replace the folder {name} with a file of that name")
             ok = False
     if not ok:
         return None
@@ -167,7 +198,8 @@ def load_briefing(folder: Path, src: Path, src_display: str, report: Report) -> 
     if annotations is None or annotations[1] is None or article is None:
         return None
     return RawBriefing(folder.name, annotations[0], annotations[1], article,
-                       "md" if articles[0].endswith(".md") else "txt", tuple(media))
+                       "md" if articles[0].endswith(".md") else "txt", tuple(media),
+                       f"{src.resolve().name}/{folder.name}/annotations.yaml")
 
 
 def load_content(src: Path, src_display: str, report: Report) -> RawContent:

@@ -119,7 +119,7 @@ class Briefing:
     timeline: tuple[Event, ...]
     article_html: str
     media: tuple[tuple[str, Path], ...]
-    annotations_path: str
+    annotations_path: str  # in the repository: <content folder>/<slug>/annotations.yaml
 
     @property
     def context_by_kind(self) -> tuple[tuple[str, tuple[ContextLink, ...]], ...]:

@@ -70,6 +70,13 @@ def slug_suggestion(text: str) -> str:
     return slug or "briefing"
 
 
+def is_http_url(value: str) -> bool:
+    """An absolute http(s) URL with a host and no white space or control characters."""
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and \
+        not any(ch.isspace() or ord(ch) < 32 for ch in value)
+
+
 def describe(node: Node) -> str:
     """What YAML made of a node, in words an author understands."""
     if isinstance(node, MappingNode):
@@ -97,7 +104,9 @@ def describe(node: Node) -> str:
 
 def quote_hint(node: Node) -> str | None:
     """For a scalar YAML typed as something else, how to keep it as text."""
-    if isinstance(node, ScalarNode) and node.tag != TAG + "str" and node.value != "":
+    if node.tag == TAG + "merge":
+        return "YAML merge keys (<<) are not supported: write the keys out"
+    if isinstance(node, ScalarNode) and node.tag not in (TAG + "str", TAG + "null") and node.value != "":
         escaped = node.value.replace("\\", "\\\\").replace('"', '\\"')
         return f'put it in quotes to keep it as text: "{escaped}"'
     return None
@@ -113,10 +122,16 @@ class Type:
         raise NotImplementedError
 
     def wrong(self, node: Node, ctx: Context) -> Any:
-        hint = quote_hint(node) if self.expects_text else None
-        return ctx.error(node, "wrong-type", f"expected {self.name}, but YAML read {describe(node)}"
-                         + (f" ({node.value})" if isinstance(node, ScalarNode) and node.value
-                            and node.tag != TAG + "str" else ""), hint)
+        described = describe(node)
+        # Show what was written when YAML's reading of it differs (NO -> false, 0755 -> 493).
+        if isinstance(node, ScalarNode) and node.value and node.tag != TAG + "str" \
+                and not described.endswith(" " + node.value):
+            described += f" ({node.value})"
+        return ctx.error(node, "wrong-type", f"expected {self.name}, but YAML read {described}",
+                         self.wrong_hint(node))
+
+    def wrong_hint(self, node: Node) -> str | None:
+        return quote_hint(node) if self.expects_text else None
 
     expects_text = True
 
@@ -150,8 +165,7 @@ class Url(Text):
     name = "an http or https URL"
 
     def refine(self, value, node, ctx):
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        if not is_http_url(value):
             return ctx.error(node, "bad-url", f"'{value}' is not an http or https URL",
                              "write the full address, starting with https://")
         return value
@@ -187,13 +201,17 @@ class Enum(Text):
 
     def refine(self, value, node, ctx):
         if value not in self.values:
+            close = did_you_mean(value, self.values)
             return ctx.error(node, "bad-value", f"'{value}' is not one of {', '.join(self.values)}",
-                             did_you_mean(value, self.values))
+                             close if close.startswith("did you mean") else None)
         return value
 
 
 class Date(Type):
     name = "a date (YYYY-MM-DD)"
+
+    def wrong_hint(self, node):
+        return "write the date like 2025-07-09"
 
     def check(self, node, ctx):
         if not (isinstance(node, ScalarNode) and node.tag in (TAG + "timestamp", TAG + "str")):

@@ -42,17 +42,26 @@ def check_config(raw: RawContent, options: Options, report: Report) -> SiteConfi
     return SiteConfig(**values)
 
 
-def check_registry(raw: RawContent, report: Report) -> dict[str, Actor]:
+@dataclass(frozen=True)
+class Registry:
+    """actors.yaml: the valid actors, and the ids of entries that had errors (reported already)."""
+
+    actors: dict[str, Actor]
+    broken: frozenset[str] = frozenset()
+
+
+def check_registry(raw: RawContent, report: Report) -> Registry:
     if raw.actors is None or raw.actors[1] is None:
-        return {}
+        return Registry({})
     source, node = raw.actors
     checked = ACTORS.check(node, Context(source, report))
     if checked is INVALID:
-        return {}
-    return {actor_id: Actor(id=actor_id, name=f["name"], kind=f.get("kind", "other"),
+        return Registry({})
+    written = {key.value for key, _ in node.value if isinstance(key.value, str)}
+    return Registry({actor_id: Actor(id=actor_id, name=f["name"], kind=f.get("kind", "other"),
                             description=f.get("description"), aliases=tuple(f.get("aliases", ())),
                             url=f.get("url"), wikidata=f.get("wikidata"))
-            for actor_id, f in checked.items()}
+                     for actor_id, f in checked.items()}, frozenset(written - set(checked)))
 
 
 def locate_line(text: str, passage: str) -> int:
@@ -103,8 +112,9 @@ class CheckedBriefing:
 class BriefingChecker:
     """Checks one briefing against the registry; knows nothing of the other briefings."""
 
-    def __init__(self, registry: dict[str, Actor], renderer: Renderer):
-        self.registry = registry
+    def __init__(self, registry: Registry, renderer: Renderer):
+        self.registry = registry.actors
+        self.broken = registry.broken
         self.renderer = renderer
         self.report = Report()
         self.inline: list[InlineActor] = []
@@ -131,6 +141,8 @@ class BriefingChecker:
                     ok = False
             return known if ok else None
         if "name" not in inline:
+            if actor_id in self.broken:
+                return None  # its entry in actors.yaml has errors, reported there
             close = did_you_mean(actor_id, list(self.registry)) if self.registry else ""
             hint = "add 'name:' here, or add the actor to actors.yaml"
             if close.startswith("did you mean"):
@@ -221,8 +233,10 @@ class BriefingChecker:
                 report.error(source, "quote-not-found", f"quote {spec.number} is not in the article",
                              q.pos("text"), hint)
             elif not result.anchored:
-                report.error(source, "bad-occurrence", f"quote {spec.number} occurs {result.matches} "
-                             f"time(s) in the article, not {spec.occurrence}", q.pos("occurrence"),
+                times = "once" if result.matches == 1 else f"{result.matches} times"
+                report.error(source, "bad-occurrence", f"quote {spec.number} occurs {times} in the article, "
+                             f"so there is no occurrence {spec.occurrence}", q.pos("occurrence"),
+                             "remove 'occurrence:'" if result.matches == 1 else
                              f"use a number from 1 to {result.matches}")
             elif result.matches > 1 and spec.occurrence is None:
                 report.warning(source, "ambiguous-quote", f"quote {spec.number} occurs {result.matches} "
@@ -252,7 +266,8 @@ class BriefingChecker:
         context = tuple(ContextLink(c["title"], c["url"], c.get("kind", "related"),
                                     self.inline_markdown(c["note"], source, c.pos("note")) if "note" in c else None)
                         for c in f.get("context", ()))
-        timeline = tuple(Event(e["date"], e["text"], raw.slug) for e in f.get("timeline", ()))
+        timeline = tuple(sorted((Event(e["date"], e["text"], raw.slug) for e in f.get("timeline", ())),
+                                key=lambda e: e.date))  # stable: same-day events keep their order
         src = f.get("source")
         summary_html = self.inline_markdown(f["summary"], source, f.pos("summary")) if "summary" in f else ""
         if report.errors:
@@ -263,7 +278,7 @@ class BriefingChecker:
             source=Source(src.get("publisher"), src.get("url"), src.get("author"), src.get("published"))
             if src else None,
             tags=tuple(tags), cast=tuple(cast), quotes=tuple(quotes), context=context, timeline=timeline,
-            article_html=article.html, media=raw.media, annotations_path=source.path)
+            article_html=article.html, media=raw.media, annotations_path=raw.repo_path)
 
     def check_images(self, raw: RawBriefing, images: tuple[str, ...]) -> None:
         """Relative images must be media files of the briefing's own folder."""

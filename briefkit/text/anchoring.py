@@ -75,20 +75,24 @@ def find_all(paragraph: Paragraph, parts: tuple[str, ...]) -> list[list[tuple[in
 
 
 def closest_passage(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> str | None:
-    """The article passage most like the quote, as raw text, for the not-found message."""
-    wanted = " ".join(parts)
+    """The article passage most like the quote, as raw text, for the not-found message.
+
+    Candidates start at a word and are at least as long as the quote (so the word that differs
+    is shown), up to a third longer; case is ignored when comparing.
+    """
+    wanted = " ".join(parts).casefold()
     size = len(wanted)
     best: tuple[float, Paragraph, int, int] | None = None
     for paragraph in paragraphs:
         text = paragraph.folded.text
+        folded_case = text.casefold() if len(text.casefold()) == len(text) else text
         word_ends = [m.end() for m in re.finditer(r"\S+", text)]
         for word in re.finditer(r"\S+", text):
             start = word.start()
-            # Windows from about 3/4 to 4/3 of the quote's length, ending on a word end.
-            ends = [e for e in word_ends if size * 3 // 4 <= e - start <= size * 4 // 3 + 1] or \
-                [next((e for e in word_ends if e > start), len(text))]
+            ends = [e for e in word_ends if size <= e - start <= size * 4 // 3 + 1] or \
+                [next((e for e in word_ends if e - start >= size), len(text))]
             for end in ends:
-                matcher = difflib.SequenceMatcher(None, wanted, text[start:end], autojunk=False)
+                matcher = difflib.SequenceMatcher(None, wanted, folded_case[start:end], autojunk=False)
                 if best is not None and matcher.quick_ratio() <= best[0]:
                     continue
                 ratio = matcher.ratio()
@@ -101,11 +105,12 @@ def closest_passage(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> str 
     return " ".join(paragraph.raw[raw_start:raw_end].split()).strip("\"'\u201c\u201d\u2018\u2019 ")
 
 
-def anchor_quotes(root: etree.Element, specs: tuple[QuoteSpec, ...], make_mark) -> list[QuoteResult]:
+def anchor_quotes(root: etree.Element, specs: tuple[QuoteSpec, ...], make_mark,
+                  finish_passage) -> list[QuoteResult]:
     """Find each quote and wrap the chosen match in elements built by `make_mark(spec)`.
 
     The first element of a quote's passage gets `id="passage-<key>"`, the target of the card's
-    link back to the text.
+    link back to the text; then `finish_passage(spec, block, elements)` may add to the passage.
     """
     paras = paragraphs(root)
     results = []
@@ -127,11 +132,11 @@ def anchor_quotes(root: etree.Element, specs: tuple[QuoteSpec, ...], make_mark) 
     # Wrapping moves text into new inline elements without changing a paragraph's text, so the
     # offsets found above stay valid whatever the order.
     for spec, paragraph, spans in plans:
-        first = None
+        elements: list[etree.Element] = []
         for start, end in spans:
             raw_start, raw_end = paragraph.folded.raw_span(start, end)
-            created = wrap(paragraph.element, raw_start, raw_end, make_mark(spec))
-            first = first if first is not None else (created[0] if created else None)
-        if first is not None:
-            first.set("id", f"passage-{spec.key}")
+            elements.extend(wrap(paragraph.element, raw_start, raw_end, make_mark(spec)))
+        if elements:
+            elements[0].set("id", f"passage-{spec.key}")
+            finish_passage(spec, paragraph.element, elements)
     return results

@@ -14,6 +14,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from .anchoring import QuoteResult, QuoteSpec, anchor_quotes
 from .mentions import ActorSpec, mark_mentions
+from .tree import parent_map
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -26,7 +27,7 @@ ARTICLE_TAGS = {
     "td", "hr", "sup", "sub", "div", "del", "ins", "img", "dl", "dt", "dd", "abbr", "small", "s",
 }
 ARTICLE_ATTRIBUTES = {
-    "a": {"href", "title", "id", "class", "data-actor"},
+    "a": {"href", "title", "id", "class", "data-actor", "aria-label"},
     "mark": {"class", "id", "data-quote"},
     "span": {"class", "id", "data-actor"},
     "sup": {"id"},
@@ -77,7 +78,7 @@ class Job:
         if self.actors:
             self.mentions = mark_mentions(root, self.actors)
         if self.quotes:
-            self.quote_results = anchor_quotes(root, self.quotes, make_quote_mark)
+            self.quote_results = anchor_quotes(root, self.quotes, make_quote_mark, link_passage)
 
     def make_links_inert(self, root: etree.Element) -> None:
         for element in list(root.iter()):
@@ -104,6 +105,26 @@ def make_quote_mark(spec: QuoteSpec):
         link = etree.SubElement(mark, "a", {"href": f"#quote-{spec.key}"})
         return mark, link
     return make
+
+
+def link_passage(spec: QuoteSpec, block: etree.Element, marks: list[etree.Element]) -> None:
+    """Make sure the passage links to its card: when every mark sits inside a link (an author's,
+    or an actor mention's), add a small link to the card right after the outermost one."""
+    href = f"#quote-{spec.key}"
+    if any(child.tag == "a" and child.get("href") == href for mark in marks for child in mark):
+        return
+    parents = parent_map(block)
+    outer = marks[-1]
+    node = marks[-1]
+    while node is not block and node in parents:
+        if node.tag == "a":
+            outer = node
+        node = parents[node]
+    parent = parents[outer]
+    ref = etree.Element("a", {"href": href, "class": "quote-ref", "aria-label": f"Quote {spec.number}"})
+    ref.text = "\u2197"
+    ref.tail, outer.tail = outer.tail, None
+    parent.insert(list(parent).index(outer) + 1, ref)
 
 
 class _JobTreeprocessor(Treeprocessor):

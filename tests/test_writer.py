@@ -1,0 +1,253 @@
+"""Writing the output: atomic swaps, leftovers, stale files, determinism, path checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from briefkit import writer
+from briefkit.writer import Output, write_site
+from conftest import EXAMPLE, REPO, build_ok, build_site, make_content, simple_briefing, snapshot
+
+
+def two_briefing_site(tmp_path: Path) -> Path:
+    files = {"site.yaml": "title: Writer tests\nbase_url: https://example.org/w/\n"}
+    files.update(simple_briefing("first", title="First", date="2025-01-01", tags="science, shared"))
+    files.update(simple_briefing("second", title="Second", date="2025-02-01", tags="only-second, shared"))
+    # An actor only the second briefing has.
+    files["second/annotations.yaml"] = files["second/annotations.yaml"].replace(
+        "  - id: analytical-society",
+        "  - id: charles-babbage\n    name: Charles Babbage\n    kind: person\n  - id: analytical-society")
+    files["second/article.txt"] += "\nCharles Babbage listened.\n"
+    return make_content(tmp_path, files)
+
+
+def leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith((f".{name}.tmp-", f".{name}.old-")))
+
+
+# --- failing builds ---------------------------------------------------------------------------
+
+
+def test_failing_build_leaves_previous_output_byte_identical(tmp_path):
+    src = two_briefing_site(tmp_path)
+    out = tmp_path / "out"
+    build_ok(src, out)
+    before = snapshot(out)
+    assert "briefings/first/index.html" in before and ".briefkit-site" in before
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+
+    # Break the content: a quote that is not in the article, and a change that would alter pages.
+    annotations = src / "first" / "annotations.yaml"
+    annotations.write_text(annotations.read_text().replace("The engine weaves", "The engine knits")
+                           .replace("title: First", "title: Changed"), encoding="utf-8")
+    code, stdout, stderr = build_site(src, out)
+    assert code == 1, stderr
+    assert "left as it was" in stderr
+    assert snapshot(out) == before
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == mtimes
+    assert leftovers(tmp_path, "out") == []
+
+
+def test_failing_write_leaves_previous_output_and_no_temporary_folder(tmp_path):
+    out = tmp_path / "site"
+    write_site([Output("index.html", b"old"), Output("a/b.html", b"old b")], out)
+    before = snapshot(out)
+    outputs = [Output("index.html", b"new"), Output("missing.png", copy_from=tmp_path / "does-not-exist.png")]
+    with pytest.raises(OSError):
+        write_site(outputs, out)
+    assert snapshot(out) == before
+    assert leftovers(tmp_path, "site") == []
+
+
+def test_build_refuses_a_folder_it_did_not_build(tmp_path):
+    src = two_briefing_site(tmp_path)
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.txt").write_text("do not delete")
+    code, stdout, stderr = build_site(src, out)
+    assert code == 2
+    assert snapshot(out) == {"thesis.txt": b"do not delete"}
+
+
+@pytest.mark.parametrize("where", ["inside-src", "src-itself", "parent-of-src"])
+def test_build_refuses_output_overlapping_the_content(tmp_path, where):
+    src = two_briefing_site(tmp_path)
+    out = {"inside-src": src / "site", "src-itself": src, "parent-of-src": tmp_path}[where]
+    before = snapshot(tmp_path)
+    code, stdout, stderr = build_site(src, out)
+    assert code == 2, stderr
+    assert snapshot(tmp_path) == before
+
+
+# --- leftovers and stale files ----------------------------------------------------------------
+
+
+def test_leftover_temporary_folders_are_removed_by_the_next_build(tmp_path):
+    src = two_briefing_site(tmp_path)
+    out = tmp_path / "site"
+    build_ok(src, out)
+    for name in (".site.tmp-abc123", ".site.tmp-zzz", ".site.old-q1w2e3"):
+        (tmp_path / name / "briefings").mkdir(parents=True)
+        (tmp_path / name / "briefings" / "stale.html").write_text("stale")
+    unrelated = tmp_path / ".other.tmp-keep"
+    unrelated.mkdir()
+    build_ok(src, out)
+    assert leftovers(tmp_path, "site") == []
+    assert unrelated.is_dir()  # only this output's leftovers are touched
+    assert (out / "index.html").is_file()
+
+
+def test_interrupted_swap_restores_the_previous_site_before_building(tmp_path):
+    """A build killed between the two renames of the fallback swap leaves `.site.old-*/site`."""
+    src = two_briefing_site(tmp_path)
+    out = tmp_path / "site"
+    build_ok(src, out)
+    old = tmp_path / ".site.old-crash"
+    old.mkdir()
+    out.rename(old / "site")
+    build_ok(src, out)
+    assert (out / "briefings" / "first" / "index.html").is_file()
+    assert leftovers(tmp_path, "site") == []
+
+
+def test_second_build_drops_files_removed_from_the_content(tmp_path):
+    src = two_briefing_site(tmp_path)
+    out = tmp_path / "out"
+    build_ok(src, out)
+    for path in ("briefings/second/index.html", "tags/only-second/index.html", "actors/charles-babbage/index.html"):
+        assert (out / path).is_file(), path
+    for path in (src / "second").iterdir():
+        path.unlink()
+    (src / "second").rmdir()
+    build_ok(src, out)
+    files = snapshot(out)
+    assert "briefings/first/index.html" in files
+    for gone in ("briefings/second/index.html", "tags/only-second/index.html", "actors/charles-babbage/index.html"):
+        assert gone not in files, gone
+    assert not (out / "briefings" / "second").exists()
+    assert b"second/index.html" not in files["index.html"]
+    assert b"briefings/second/" not in files["sitemap.xml"]
+
+
+def test_output_of_the_new_build_is_complete_after_a_swap(tmp_path):
+    src = two_briefing_site(tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    build_ok(src, first)
+    build_ok(src, second)
+    build_ok(src, second)  # over an existing site
+    assert snapshot(first) == snapshot(second)
+
+
+# --- determinism ------------------------------------------------------------------------------
+
+
+def run_build(src: Path, out: Path, cwd: Path = REPO, **env: str) -> subprocess.Popen:
+    environment = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ")}
+    environment["PYTHONPATH"] = str(REPO)
+    environment.update(env)
+    return subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--src", str(src), "--out", str(out)],
+                            cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_all(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0, stderr
+
+
+def test_builds_are_byte_identical_across_hash_seeds_time_zones_and_paths(tmp_path):
+    runs = [
+        (tmp_path / "one" / "site", {"PYTHONHASHSEED": "1", "TZ": "UTC"}),
+        (tmp_path / "two" / "deeper" / "output", {"PYTHONHASHSEED": "12345", "TZ": "Asia/Tokyo"}),
+        (tmp_path / "three", {"PYTHONHASHSEED": "random", "TZ": "America/St_Johns",
+                              "SOURCE_DATE_EPOCH": "1700000000"}),
+        (tmp_path / "four", {"PYTHONHASHSEED": "99", "TZ": "Pacific/Kiritimati", "SOURCE_DATE_EPOCH": "0"}),
+    ]
+    wait_all([run_build(EXAMPLE, out, **env) for out, env in runs])
+    reference = snapshot(runs[0][0])
+    assert len(reference) > 30
+    for out, env in runs[1:]:
+        other = snapshot(out)
+        assert sorted(other) == sorted(reference), env
+        differing = [path for path in reference if reference[path] != other[path]]
+        assert not differing, f"{env}: {differing}"
+
+
+def test_output_does_not_depend_on_how_src_is_spelled(tmp_path):
+    """Contract 7: output depends only on the content -- not on the --src path used to reach it.
+
+    With repo_url set, each briefing page links to its annotations in the repository.
+    """
+    src = two_briefing_site(tmp_path)
+    site_yaml = src / "site.yaml"
+    site_yaml.write_text(site_yaml.read_text() + "repo_url: https://github.com/example/briefings\n")
+    wait_all([run_build(Path("content"), tmp_path / "rel", cwd=tmp_path),
+              run_build(src.resolve(), tmp_path / "abs", cwd=tmp_path),
+              run_build(Path("./content/"), tmp_path / "dot", cwd=tmp_path)])
+    relative, absolute, dotted = (snapshot(tmp_path / name) for name in ("rel", "abs", "dot"))
+    page = relative["briefings/first/index.html"].decode()
+    assert "github.com/example/briefings/" in page
+    for files in (absolute, dotted):
+        leaks = [path for path, data in files.items() if str(tmp_path).encode() in data]
+        assert not leaks, f"local paths in {leaks}"
+        assert files == relative
+
+
+# --- write_site path checks -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paths", [
+    ["index.html", "index.html"],
+    ["a/b.html", "a/b.html"],
+    ["../x.html"],
+    ["a/../../x.html"],
+    ["/etc/x.html"],
+    ["/tmp/x.html"],
+    [""],
+])
+def test_write_site_refuses_bad_or_duplicate_paths(tmp_path, paths):
+    out = tmp_path / "deep" / "site"
+    outputs = [Output("ok.html", b"ok")] + [Output(path, b"evil") for path in paths]
+    with pytest.raises(ValueError):
+        write_site(outputs, out)
+    assert not out.exists()
+    assert not (tmp_path / "deep" / "x.html").exists() and not (tmp_path / "x.html").exists()
+    assert not (tmp_path / "deep").exists() or leftovers(tmp_path / "deep", "site") == []
+
+
+def test_write_site_refusal_keeps_the_existing_site(tmp_path):
+    out = tmp_path / "site"
+    write_site([Output("index.html", b"old")], out)
+    before = snapshot(out)
+    with pytest.raises(ValueError):
+        write_site([Output("index.html", b"new"), Output("../escape.html", b"x")], out)
+    assert snapshot(out) == before
+    assert not (tmp_path / "escape.html").exists()
+
+
+def test_write_site_writes_bytes_copies_and_the_marker(tmp_path):
+    media = tmp_path / "photo.png"
+    media.write_bytes(b"\x89PNG fake")
+    out = tmp_path / "site"
+    count = write_site([Output("index.html", b"<p>hi</p>"), Output("b/c/photo.png", copy_from=media)], out)
+    assert count == 2
+    assert snapshot(out) == {"index.html": b"<p>hi</p>", "b/c/photo.png": b"\x89PNG fake",
+                             writer.MARKER: writer.MARKER_TEXT}
+    # The swap over an existing site replaces it whole.
+    write_site([Output("new.html", b"new")], out)
+    assert snapshot(out) == {"new.html": b"new", writer.MARKER: writer.MARKER_TEXT}
+    assert leftovers(tmp_path, "site") == []
+
+
+def test_write_site_without_exchange_falls_back_to_renames(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer, "_exchange", lambda a, b: False)
+    out = tmp_path / "site"
+    write_site([Output("one.html", b"1")], out)
+    write_site([Output("two.html", b"2")], out)
+    assert snapshot(out) == {"two.html": b"2", writer.MARKER: writer.MARKER_TEXT}
+    assert leftovers(tmp_path, "site") == []
