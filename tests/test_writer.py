@@ -147,7 +147,8 @@ def test_output_of_the_new_build_is_complete_after_a_swap(tmp_path):
 
 
 def run_build(src: Path, out: Path, cwd: Path = REPO, **env: str) -> subprocess.Popen:
-    environment = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ")}
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ", "LC_ALL", "LANG")}
     environment["PYTHONPATH"] = str(REPO)
     environment.update(env)
     return subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--src", str(src), "--out", str(out)],
@@ -160,10 +161,10 @@ def wait_all(processes: list[subprocess.Popen]) -> None:
         assert process.returncode == 0, stderr
 
 
-def test_builds_are_byte_identical_across_hash_seeds_time_zones_and_paths(tmp_path):
+def test_builds_are_byte_identical_across_hash_seeds_time_zones_locales_and_paths(tmp_path):
     runs = [
-        (tmp_path / "one" / "site", {"PYTHONHASHSEED": "1", "TZ": "UTC"}),
-        (tmp_path / "two" / "deeper" / "output", {"PYTHONHASHSEED": "12345", "TZ": "Asia/Tokyo"}),
+        (tmp_path / "one" / "site", {"PYTHONHASHSEED": "1", "TZ": "UTC", "LC_ALL": "C.UTF-8"}),
+        (tmp_path / "two" / "deeper" / "output", {"PYTHONHASHSEED": "12345", "TZ": "Asia/Tokyo", "LC_ALL": "C"}),
         (tmp_path / "three", {"PYTHONHASHSEED": "random", "TZ": "America/St_Johns",
                               "SOURCE_DATE_EPOCH": "1700000000"}),
         (tmp_path / "four", {"PYTHONHASHSEED": "99", "TZ": "Pacific/Kiritimati", "SOURCE_DATE_EPOCH": "0"}),
