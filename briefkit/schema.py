@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import yaml
@@ -34,6 +34,11 @@ class Fields(dict):
         self.at = at
         self.key_pos: dict[str, Position] = {}
         self.value_pos: dict[str, Position] = {}
+
+    def put(self, key: str, value: Any, key_pos: Position, value_pos: Position) -> None:
+        self[key] = value
+        self.key_pos[key] = key_pos
+        self.value_pos[key] = value_pos
 
     def pos(self, key: str) -> Position:
         """Where the value of `key` is, or the mapping itself when the key is absent."""
@@ -151,44 +156,34 @@ class Text(Type):
         return value
 
 
-class Slug(Text):
-    name = "a slug (lower-case letters, digits and hyphens)"
+@dataclass
+class Restricted(Text):
+    """Text of a particular form: `valid` decides; the error says what is wrong and how to fix it."""
+
+    name: str = "text"  # type: ignore[assignment]
+    code: str = "bad-value"
+    problem: str = "'{value}' is not valid"
+    valid: Callable[[str], object] = bool
+    hint: Callable[[str], str] = str
 
     def refine(self, value, node, ctx):
-        if not SLUG_RE.match(value):
-            return ctx.error(node, "bad-slug", f"'{value}' is not a valid slug",
-                             f"use lower-case letters, digits and hyphens, e.g. '{slug_suggestion(value)}'")
-        return value
+        if self.valid(value):
+            return value
+        return ctx.error(node, self.code, self.problem.format(value=value), self.hint(value))
 
 
-class Url(Text):
-    name = "an http or https URL"
-
-    def refine(self, value, node, ctx):
-        if not is_http_url(value):
-            return ctx.error(node, "bad-url", f"'{value}' is not an http or https URL",
-                             "write the full address, starting with https://")
-        return value
-
-
-class Language(Text):
-    name = "an ISO 639-1 language code such as en"
-
-    def refine(self, value, node, ctx):
-        if not LANGUAGE_RE.match(value):
-            return ctx.error(node, "bad-language", f"'{value}' is not a language code",
-                             "use a two-letter ISO 639-1 code such as en, fr or de")
-        return value
-
-
-class Wikidata(Text):
-    name = "a Wikidata item id such as Q22686"
-
-    def refine(self, value, node, ctx):
-        if not re.fullmatch(r"Q[1-9][0-9]*", value):
-            return ctx.error(node, "bad-wikidata", f"'{value}' is not a Wikidata item id",
-                             "write the item id only, like Q22686")
-        return value
+SLUG_TEXT = Restricted(
+    "a slug (lower-case letters, digits and hyphens)", "bad-slug", "'{value}' is not a valid slug",
+    SLUG_RE.match, lambda v: f"use lower-case letters, digits and hyphens, e.g. '{slug_suggestion(v)}'")
+URL_TEXT = Restricted(
+    "an http or https URL", "bad-url", "'{value}' is not an http or https URL",
+    is_http_url, lambda v: "write the full address, starting with https://")
+LANGUAGE_TEXT = Restricted(
+    "an ISO 639-1 language code such as en", "bad-language", "'{value}' is not a language code",
+    LANGUAGE_RE.match, lambda v: "use a two-letter ISO 639-1 code such as en, fr or de")
+WIKIDATA_TEXT = Restricted(
+    "a Wikidata item id such as Q22686", "bad-wikidata", "'{value}' is not a Wikidata item id",
+    re.compile(r"Q[1-9][0-9]*").fullmatch, lambda v: "write the item id only, like Q22686")
 
 
 @dataclass
@@ -333,9 +328,7 @@ class Record(Type):
                 continue  # `key:` with nothing after it: the same as leaving the key out
             value = spec.type.check(value_node, ctx)
             if value is not INVALID:
-                fields[key] = value
-                fields.key_pos[key] = ctx.pos(key_node)
-                fields.value_pos[key] = ctx.pos(value_node)
+                fields.put(key, value, ctx.pos(key_node), ctx.pos(value_node))
             elif spec.required:
                 complete = False
         for key, spec in self.keys.items():
@@ -363,13 +356,11 @@ class MapOf(Type):
             return ctx.error(node, "wrong-type", f"expected {self.what}, but YAML read {describe(node)}")
         fields = Fields(ctx.pos(node))
         for key, key_node, value_node in check_mapping_keys(node, ctx):
-            if Slug().refine(key, key_node, ctx) is INVALID:
+            if SLUG_TEXT.refine(key, key_node, ctx) is INVALID:
                 continue
             value = self.value.check(value_node, ctx)
             if value is not INVALID:
-                fields[key] = value
-                fields.key_pos[key] = ctx.pos(key_node)
-                fields.value_pos[key] = ctx.pos(value_node)
+                fields.put(key, value, ctx.pos(key_node), ctx.pos(value_node))
         return fields
 
 
@@ -378,34 +369,34 @@ CONTEXT_KINDS = ("background", "source", "analysis", "primary", "related")
 
 SOURCE = Record({
     "publisher": Key(Text(), doc="who published the article"),
-    "url": Key(Url(), doc="where the article is"),
+    "url": Key(URL_TEXT, doc="where the article is"),
     "author": Key(Text()),
     "published": Key(Date()),
 }, what="a mapping with publisher, url, author, published")
 
 BRIEFING_ACTOR = Record({
-    "id": Key(Slug(), required=True, doc="the actor's id; the same id is the same actor site-wide"),
+    "id": Key(SLUG_TEXT, required=True, doc="the actor's id; the same id is the same actor site-wide"),
     "name": Key(Text(), doc="required unless the id is in actors.yaml"),
     "kind": Key(Enum(values=ACTOR_KINDS)),
     "role": Key(Text(), doc="the actor's role in this story"),
     "aliases": Key(ListOf(Text()), doc="other names used in the text"),
     "description": Key(Text()),
-    "url": Key(Url()),
-    "wikidata": Key(Wikidata()),
+    "url": Key(URL_TEXT),
+    "wikidata": Key(WIKIDATA_TEXT),
 }, what="an actor (id, name, kind, role, aliases)")
 
 QUOTE = Record({
     "text": Key(Text(), required=True, doc="the quoted words, as in the article"),
-    "speaker": Key(Slug(), required=True, doc="an actor id of this briefing"),
-    "to": Key(Slug(), doc="an actor id of this briefing"),
+    "speaker": Key(SLUG_TEXT, required=True, doc="an actor id of this briefing"),
+    "to": Key(SLUG_TEXT, doc="an actor id of this briefing"),
     "note": Key(Text(), doc="inline Markdown"),
     "occurrence": Key(PositiveInt(), doc="which match to anchor"),
-    "id": Key(Slug(), doc="stable permalink #quote-<id>"),
+    "id": Key(SLUG_TEXT, doc="stable permalink #quote-<id>"),
 }, what="a quote (text, speaker, to, note)")
 
 CONTEXT_LINK = Record({
     "title": Key(Text(), required=True),
-    "url": Key(Url(), required=True),
+    "url": Key(URL_TEXT, required=True),
     "kind": Key(Enum(values=CONTEXT_KINDS)),
     "note": Key(Text(), doc="inline Markdown"),
 }, what="a context link (title, url, kind, note)")
@@ -420,9 +411,9 @@ ANNOTATIONS = Record({
     "date": Key(Date(), required=True, doc="the briefing's date"),
     "summary": Key(Text(), required=True, doc="inline Markdown, 1-3 sentences"),
     "draft": Key(Bool()),
-    "language": Key(Language()),
+    "language": Key(LANGUAGE_TEXT),
     "source": Key(SOURCE),
-    "tags": Key(ListOf(Slug())),
+    "tags": Key(ListOf(SLUG_TEXT)),
     "actors": Key(ListOf(BRIEFING_ACTOR)),
     "quotes": Key(ListOf(QUOTE)),
     "context": Key(ListOf(CONTEXT_LINK)),
@@ -434,8 +425,8 @@ REGISTRY_ACTOR = Record({
     "kind": Key(Enum(values=ACTOR_KINDS)),
     "description": Key(Text()),
     "aliases": Key(ListOf(Text())),
-    "url": Key(Url()),
-    "wikidata": Key(Wikidata()),
+    "url": Key(URL_TEXT),
+    "wikidata": Key(WIKIDATA_TEXT),
 }, what="an actor (name, kind, description, aliases, url, wikidata)")
 
 ACTORS = MapOf(value=REGISTRY_ACTOR, what="a mapping of actor ids to actors")
@@ -443,8 +434,8 @@ ACTORS = MapOf(value=REGISTRY_ACTOR, what="a mapping of actor ids to actors")
 SITE = Record({
     "title": Key(Text()),
     "description": Key(Text()),
-    "base_url": Key(Url()),
-    "language": Key(Language()),
+    "base_url": Key(URL_TEXT),
+    "language": Key(LANGUAGE_TEXT),
     "author": Key(Text()),
-    "repo_url": Key(Url()),
+    "repo_url": Key(URL_TEXT),
 }, what="the site settings (title, description, base_url, ...)", partial=True)
