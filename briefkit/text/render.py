@@ -40,7 +40,9 @@ ARTICLE_ATTRIBUTES = {
     "code": {"class"},
     "abbr": {"title"},
 }
-INLINE_TAGS = {"a", "em", "strong", "b", "i", "code", "br", "p", "del", "s", "sup", "sub", "span"}
+# Inline fields sit inside a sentence of the page: block markup (paragraphs, lists, headings) is
+# unwrapped to its text, which the line breaks around it keep apart.
+INLINE_TAGS = {"a", "em", "strong", "b", "i", "code", "br", "del", "s", "sup", "sub", "span"}
 INLINE_ATTRIBUTES = {"a": {"href", "title"}}
 
 
@@ -201,9 +203,7 @@ class Renderer:
                                tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls), tuple(job.images))
 
     def inline(self, text: str) -> RenderedInline:
-        """Render an inline-Markdown field (summary, note); one paragraph loses its <p>."""
+        """Render an inline-Markdown field (summary, note) as phrasing content."""
         job = Job()
         body = self._convert(self._inline_md, text, job).strip()
-        if body.startswith("<p>") and body.endswith("</p>") and body.count("<p>") == 1:
-            body = body[3:-4]
         return RenderedInline(sanitise(body, INLINE_TAGS, INLINE_ATTRIBUTES), tuple(job.unsafe_urls))
