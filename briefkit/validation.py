@@ -119,11 +119,15 @@ class BriefingChecker:
         self.report = Report()
         self.inline: list[InlineActor] = []
 
-    def inline_markdown(self, text: str, source: SourceFile, pos: Position) -> str:
+    def inline_markdown(self, text: str, source: SourceFile, pos: Position, what: str) -> str:
         rendered = self.renderer.inline(text)
         for url in rendered.unsafe_urls:
             self.report.add(source.diagnostic(WARNING, "inert-link", f"link to '{url}' was made inert", pos,
                                               "only http, https, mailto and relative links are kept"))
+        if rendered.flattened:
+            self.report.add(source.diagnostic(
+                WARNING, "flattened", f"the {what} is inline Markdown: {' and '.join(rendered.flattened)} "
+                "shown as plain text", pos, "keep it to a few sentences; longer material belongs in the article"))
         return rendered.html
 
     def actor(self, f: Fields, source: SourceFile) -> Actor | None:
@@ -180,6 +184,7 @@ class BriefingChecker:
             if actor is not None:
                 cast_fields.append((actor, entry))
         actors = {actor.id: actor for actor, _ in cast_fields}
+        self.check_shared_names(cast_fields, source)
 
         def actor_ref(q: Fields, key: str) -> Actor | None:
             actor_id = q.get(key)
@@ -243,7 +248,7 @@ class BriefingChecker:
                                "times in the article; the first is highlighted", q.pos("text"),
                                "add 'occurrence: N' to choose which one, or quote more words")
             if speaker is not None:
-                note = self.inline_markdown(q["note"], source, q.pos("note")) if "note" in q else None
+                note = self.inline_markdown(q["note"], source, q.pos("note"), "note") if "note" in q else None
                 quotes.append(Quote(spec.number, key, q["text"], speaker, to, note, result.anchored))
 
         mentions = dict(article.mentions)
@@ -264,12 +269,12 @@ class BriefingChecker:
                 tags.append(tag)
 
         context = tuple(ContextLink(c["title"], c["url"], c.get("kind", "related"),
-                                    self.inline_markdown(c["note"], source, c.pos("note")) if "note" in c else None)
+                                    self.inline_markdown(c["note"], source, c.pos("note"), "note") if "note" in c else None)
                         for c in f.get("context", ()))
         timeline = tuple(sorted((Event(e["date"], e["text"], raw.slug) for e in f.get("timeline", ())),
                                 key=lambda e: e.date))  # stable: same-day events keep their order
         src = f.get("source")
-        summary_html = self.inline_markdown(f["summary"], source, f.pos("summary")) if "summary" in f else ""
+        summary_html = self.inline_markdown(f["summary"], source, f.pos("summary"), "summary") if "summary" in f else ""
         if report.errors:
             return None
         return Briefing(
@@ -279,6 +284,18 @@ class BriefingChecker:
             if src else None,
             tags=tuple(tags), cast=tuple(cast), quotes=tuple(quotes), context=context, timeline=timeline,
             article_html=article.html, media=raw.media, annotations_path=raw.repo_path)
+
+    def check_shared_names(self, cast_fields: list[tuple[Actor, Fields]], source: SourceFile) -> None:
+        """A name or alias must point to one actor, or mentions would be credited to the wrong one."""
+        owner: dict[str, str] = {}
+        for actor, entry in cast_fields:
+            for name in self.names(actor, entry):
+                first = owner.setdefault(fold(name), actor.id)
+                if first != actor.id:
+                    where = "aliases" if name in entry.get("aliases", ()) else "id"
+                    self.report.error(source, "shared-name", f"the name '{name}' belongs to two actors, "
+                                      f"'{first}' and '{actor.id}'", entry.pos(where),
+                                      f"remove '{name}' from one of them (in this briefing or in actors.yaml)")
 
     def check_images(self, raw: RawBriefing, images: tuple[str, ...]) -> None:
         """Relative images must be media files of the briefing's own folder."""

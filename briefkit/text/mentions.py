@@ -6,6 +6,7 @@ import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 
+from .folding import DASHES, DOUBLE_QUOTES, SINGLE_QUOTES, fold
 from .tree import ancestors, blocks, parent_map, runs, wrap
 
 SKIP_TAGS = frozenset({"code", "pre"})
@@ -20,18 +21,26 @@ class ActorSpec:
     href: str
 
 
+def name_regex(name: str) -> str:
+    """A name as a regex that matches it the way quotes are matched: any white space for its
+    spaces (names break across lines), any apostrophe, quote mark or dash for its own."""
+    classes = {"'": "['" + "".join(sorted(SINGLE_QUOTES - {"'"})) + "]",
+               '"': '["' + "".join(sorted(DOUBLE_QUOTES - {'"'})) + "]",
+               "-": "[" + "".join(sorted(DASHES - {"-"})) + "-]",
+               " ": r"\s+"}
+    return "".join(classes.get(ch) or re.escape(ch) for ch in fold(name))
+
+
 def mention_pattern(actors: tuple[ActorSpec, ...]) -> tuple[re.Pattern | None, dict[str, str]]:
-    """One regex for all names, longest first, and the actor id of each name."""
+    """One regex for all names, longest first, and the actor id of each (folded) name."""
     owner: dict[str, str] = {}
     for actor in actors:
         for name in actor.names:
-            owner.setdefault(" ".join(name.split()), actor.id)
+            owner.setdefault(fold(name), actor.id)
     if not owner:
         return None, owner
     names = sorted(owner, key=lambda n: (-len(n), n))
-    # A name may break across lines in the source: any white space matches its spaces.
-    alternatives = "|".join(r"\s+".join(re.escape(word) for word in n.split()) for n in names)
-    pattern = re.compile(r"(?<!\w)(?:" + alternatives + r")(?!\w)")
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(name_regex(n) for n in names) + r")(?!\w)")
     return pattern, owner
 
 
@@ -57,7 +66,7 @@ def mark_mentions(root: etree.Element, actors: tuple[ActorSpec, ...]) -> dict[st
             run = next(r for s, r in reversed(run_starts) if s <= match.start())
             if run.element is not None and any(a.tag in SKIP_TAGS for a in ancestors(run, block, parents)):
                 continue
-            actor_id = owner[" ".join(match.group(0).split())]
+            actor_id = owner[fold(match.group(0))]
             want_link = actor_id not in linked
             created = wrap(block, match.start(), match.end(), make_mention(actor_id, hrefs[actor_id], want_link))
             if want_link and created and created[0].tag == "a":

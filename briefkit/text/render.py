@@ -11,6 +11,7 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import HTML_PLACEHOLDER_RE
 
 from .anchoring import QuoteResult, QuoteSpec, anchor_quotes
 from .mentions import ActorSpec, mark_mentions
@@ -40,8 +41,7 @@ ARTICLE_ATTRIBUTES = {
     "code": {"class"},
     "abbr": {"title"},
 }
-# Inline fields sit inside a sentence of the page: block markup (paragraphs, lists, headings) is
-# unwrapped to its text, which the line breaks around it keep apart.
+# Inline fields sit inside a sentence of the page (flatten_to_phrasing makes them so).
 INLINE_TAGS = {"a", "em", "strong", "b", "i", "code", "br", "del", "s", "sup", "sub", "span"}
 INLINE_ATTRIBUTES = {"a": {"href", "title"}}
 
@@ -70,10 +70,15 @@ class Job:
     mentions: dict[str, int] = field(default_factory=dict)
     unsafe_urls: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    flattened: list[str] = field(default_factory=list)
 
-    def apply(self, root: etree.Element) -> None:
+    def apply(self, root: etree.Element, stash: list[str] = ()) -> None:
+        if stash:
+            restore_entities(root, stash)
         self.make_links_inert(root)
-        if self.is_article:
+        if not self.is_article:
+            self.flattened = flatten_to_phrasing(root)
+        else:
             for element in root.iter():
                 if element.tag in ("h1", "h2", "h3", "h4", "h5"):
                     element.tag = f"h{int(element.tag[1]) + 1}"  # the page title is the h1
@@ -129,11 +134,66 @@ def link_passage(spec: QuoteSpec, block: etree.Element, marks: list[etree.Elemen
     parent.insert(list(parent).index(outer) + 1, ref)
 
 
+ENTITY_RE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def restore_entities(root: etree.Element, stash: list[str]) -> None:
+    """Python-Markdown keeps `&nbsp;`, `&amp;`... aside until serialising; put the characters
+    back into the tree so quotes and mentions see the text a reader sees."""
+    def restore(match: re.Match) -> str:
+        index = int(match.group(1))
+        raw = stash[index] if index < len(stash) else ""
+        return html.unescape(raw) if ENTITY_RE.fullmatch(raw) else match.group(0)
+
+    for element in root.iter():
+        for slot in ("text", "tail"):
+            value = getattr(element, slot)
+            if value and "\x02" in value:
+                setattr(element, slot, HTML_PLACEHOLDER_RE.sub(restore, value))
+
+
+BLOCK_NAMES = {"ul": "a list", "ol": "a list", "h1": "a heading", "h2": "a heading", "h3": "a heading",
+               "h4": "a heading", "h5": "a heading", "h6": "a heading", "blockquote": "a block quote",
+               "pre": "a code block", "table": "a table", "hr": "a rule", "div": "a block"}
+
+
+def _append_text(element: etree.Element, text: str) -> None:
+    if len(element):
+        element[-1].tail = (element[-1].tail or "") + text
+    else:
+        element.text = (element.text or "") + text
+
+
+def flatten_to_phrasing(root: etree.Element) -> list[str]:
+    """Turn an inline field's tree into one paragraph: paragraphs joined by line breaks, other
+    blocks and images by their text. Returns what could not be kept as it was written."""
+    flattened: list[str] = []
+    paragraph = etree.Element("p")
+    for index, child in enumerate(list(root)):
+        root.remove(child)
+        if index:
+            etree.SubElement(paragraph, "br")
+        if child.tag == "p":
+            _append_text(paragraph, child.text or "")
+            for grandchild in list(child):
+                paragraph.append(grandchild)
+        else:
+            flattened.append(BLOCK_NAMES.get(child.tag, "a block"))
+            _append_text(paragraph, " ".join("".join(child.itertext()).split()))
+    for image in paragraph.iter("img"):
+        flattened.append("an image")
+        alt = image.get("alt", "")
+        image.tag, image.text = "span", alt
+        image.attrib.clear()
+    root.append(paragraph)
+    return list(dict.fromkeys(flattened))
+
+
 class _JobTreeprocessor(Treeprocessor):
     def run(self, root):
         job = getattr(self.md, "briefkit_job", None)
         if job is not None:
-            job.apply(root)
+            job.apply(root, self.md.htmlStash.rawHtmlBlocks)
 
 
 class _JobExtension(Extension):
@@ -158,6 +218,7 @@ class RenderedArticle:
 class RenderedInline:
     html: str
     unsafe_urls: tuple[str, ...]
+    flattened: tuple[str, ...] = ()
 
 
 def plain_text_tree(text: str) -> etree.Element:
@@ -206,4 +267,5 @@ class Renderer:
         """Render an inline-Markdown field (summary, note) as phrasing content."""
         job = Job()
         body = self._convert(self._inline_md, text, job).strip()
-        return RenderedInline(sanitise(body, INLINE_TAGS, INLINE_ATTRIBUTES), tuple(job.unsafe_urls))
+        return RenderedInline(sanitise(body, INLINE_TAGS, INLINE_ATTRIBUTES), tuple(job.unsafe_urls),
+                              tuple(job.flattened))

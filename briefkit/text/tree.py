@@ -11,6 +11,8 @@ BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th
                         "caption", "figcaption", "blockquote", "div", "pre"})
 # Containers: their text belongs to no paragraph (only whitespace between blocks).
 CONTAINER_TAGS = frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "hr"})
+# Reference marks that are not part of the reading text: footnote numbers, links to quote cards.
+SKIP_CLASSES = frozenset({"footnote-ref", "quote-ref"})
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def runs(block: etree.Element) -> list[Run]:
         if element.text:
             result.append(Run(element, "text", element.text))
         for child in element:
-            if child.tag in BLOCK_TAGS or child.tag in CONTAINER_TAGS:
+            if child.tag in BLOCK_TAGS or child.tag in CONTAINER_TAGS or child.get("class") in SKIP_CLASSES:
                 pass
             elif child.tag == "br":
                 result.append(Run(None, "", "\n"))
