@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
@@ -74,33 +75,51 @@ def find_all(paragraph: Paragraph, parts: tuple[str, ...]) -> list[list[tuple[in
     return matches
 
 
+CANDIDATES = 24  # windows compared in full for the closest passage
+
+
 def closest_passage(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> str | None:
     """The article passage most like the quote, as raw text, for the not-found message.
 
-    Candidates start at a word and are at least as long as the quote (so the word that differs
-    is shown), up to a third longer; case is ignored when comparing.
+    Windows start at a word and run at least as long as the quote (so the word that differs is
+    shown), up to a third longer; case is ignored. A cheap pass counts the quote's words in each
+    window; only the best few are compared character by character, so long articles stay fast.
     """
     wanted = " ".join(parts).casefold()
+    wanted_words = set(wanted.split())
+    width = max(1, len(wanted.split()))
     size = len(wanted)
-    best: tuple[float, Paragraph, int, int] | None = None
+    starts: list[tuple[int, int, int, Paragraph]] = []  # (-shared words, order, start, paragraph)
     for paragraph in paragraphs:
         text = paragraph.folded.text
-        folded_case = text.casefold() if len(text.casefold()) == len(text) else text
-        word_ends = [m.end() for m in re.finditer(r"\S+", text)]
-        for word in re.finditer(r"\S+", text):
-            start = word.start()
-            ends = [e for e in word_ends if size <= e - start <= size * 4 // 3 + 1] or \
-                [next((e for e in word_ends if e - start >= size), len(text))]
-            for end in ends:
-                matcher = difflib.SequenceMatcher(None, wanted, folded_case[start:end], autojunk=False)
-                if best is not None and matcher.quick_ratio() <= best[0]:
-                    continue
-                ratio = matcher.ratio()
-                if best is None or ratio > best[0]:
-                    best = (ratio, paragraph, start, end)
+        words = list(re.finditer(r"\S+", text))
+        hits = [word.group().casefold() in wanted_words for word in words]
+        shared = sum(hits[:width])
+        for i, word in enumerate(words):
+            starts.append((-shared, len(starts), word.start(), paragraph))
+            shared += (hits[i + width] if i + width < len(hits) else 0) - hits[i]
+    def window_ends(paragraph: Paragraph, start: int) -> list[int]:
+        text = paragraph.folded.text
+        ends = [m.end() for m in re.finditer(r"\S+", text[start:start + size * 4 // 3 + 2])]
+        return [start + e for e in ends if e >= size] or [len(text)]
+
+    def similarity(paragraph: Paragraph, start: int, end: int) -> float:
+        window = paragraph.folded.text[start:end]
+        return difflib.SequenceMatcher(None, wanted, window.casefold(), autojunk=False).ratio()
+
+    # Rank the candidate starts with their shortest window, then fit the end of the best one.
+    best: tuple[float, int, Paragraph, int, int] | None = None
+    for _, order, start, paragraph in heapq.nsmallest(CANDIDATES, starts):
+        end = window_ends(paragraph, start)[0]
+        ratio = similarity(paragraph, start, end)
+        if best is None or ratio > best[0]:
+            best = (ratio, order, paragraph, start, end)
     if best is None:
         return None
-    _, paragraph, start, end = best
+    _, _, paragraph, start, _ = best
+    best = max(((similarity(paragraph, start, end), -end, paragraph, start, end)
+                for end in window_ends(paragraph, start)), key=lambda b: (b[0], b[1]))
+    _, _, paragraph, start, end = best
     raw_start, raw_end = paragraph.folded.raw_span(start, end)
     return " ".join(paragraph.raw[raw_start:raw_end].split()).strip("\"'\u201c\u201d\u2018\u2019 ")
 
