@@ -41,7 +41,12 @@ class RawContent:
 
 def read_source(path: Path, display: str, report: Report) -> SourceFile | None:
     """Read a UTF-8 file (a BOM is allowed); bad bytes are an error with their line."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report.at("error", "unreadable", f"cannot read the file: {exc.strerror or exc}", Position(display),
+                  "check the file's permissions")
+        return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -38,7 +38,10 @@ def build(options: BuildOptions) -> BuildReport:
     if not options.src.is_dir():
         raise UsageError(f"content folder {options.src_display} does not exist")
     if options.write:
-        check_output_folder(options.out, options.src)
+        try:
+            check_output_folder(options.out, options.src)
+        except OSError as exc:
+            raise UsageError(f"cannot use {options.out} as the output folder: {exc.strerror or exc}") from exc
     report, stages, clock = Report(), {}, time.perf_counter()
 
     def lap(stage: str) -> None:
@@ -56,7 +59,11 @@ def build(options: BuildOptions) -> BuildReport:
     if options.write:
         outputs = render_site(site)
         lap("render")
-        files = write_site(outputs, options.out)
+        try:
+            files = write_site(outputs, options.out)
+        except OSError as exc:
+            raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
+                             + (f" ({exc.filename})" if exc.filename else "")) from exc
         lap("write")
     return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                        files, stages)

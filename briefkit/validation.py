@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import nh3
+from yaml.nodes import MappingNode
 
 from . import urls
 from .diagnostics import ERROR, WARNING, Diagnostic, Position, Report, SourceFile, did_you_mean
@@ -44,10 +45,13 @@ def check_config(raw: RawContent, options: Options, report: Report) -> SiteConfi
 
 @dataclass(frozen=True)
 class Registry:
-    """actors.yaml: the valid actors, and the ids of entries that had errors (reported already)."""
+    """actors.yaml: the valid actors, the ids of entries that had errors (reported already), and
+    the keys each entry wrote (valid or not)."""
 
     actors: dict[str, Actor]
     broken: frozenset[str] = frozenset()
+    written: dict[str, frozenset[str]] = field(default_factory=dict)
+    valid: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def check_registry(raw: RawContent, report: Report) -> Registry:
@@ -57,11 +61,15 @@ def check_registry(raw: RawContent, report: Report) -> Registry:
     checked = ACTORS.check(node, Context(source, report))
     if checked is INVALID:
         return Registry({})
-    written = {key.value for key, _ in node.value if isinstance(key.value, str)}
-    return Registry({actor_id: Actor(id=actor_id, name=f["name"], kind=f.get("kind", "other"),
-                            description=f.get("description"), aliases=tuple(f.get("aliases", ())),
-                            url=f.get("url"), wikidata=f.get("wikidata"))
-                     for actor_id, f in checked.items()}, frozenset(written - set(checked)))
+    written = {key.value: frozenset(k.value for k, _ in value.value if isinstance(k.value, str))
+               if isinstance(value, MappingNode) else frozenset()
+               for key, value in node.value if isinstance(key.value, str)}
+    actors = {actor_id: Actor(id=actor_id, name=f["name"], kind=f.get("kind", "other"),
+                              description=f.get("description"), aliases=tuple(f.get("aliases", ())),
+                              url=f.get("url"), wikidata=f.get("wikidata"))
+              for actor_id, f in checked.items()}
+    return Registry(actors, frozenset(set(written) - set(checked)), written,
+                    {actor_id: frozenset(f) for actor_id, f in checked.items()})
 
 
 def locate_line(text: str, passage: str) -> int:
@@ -115,6 +123,8 @@ class BriefingChecker:
     def __init__(self, registry: Registry, renderer: Renderer):
         self.registry = registry.actors
         self.broken = registry.broken
+        self.written = registry.written
+        self.valid = registry.valid
         self.renderer = renderer
         self.report = Report()
         self.inline: list[InlineActor] = []
@@ -135,9 +145,15 @@ class BriefingChecker:
         inline = {key: f[key] for key in ("name", "kind", "description", "url", "wikidata") if key in f}
         if actor_id in self.registry:
             known = self.registry[actor_id]
+            written, valid = self.written.get(actor_id, frozenset()), self.valid.get(actor_id, frozenset())
             ok = True
             for key, value in inline.items():
-                if getattr(known, key) != value:
+                if key not in written:
+                    self.report.error(source, "actor-conflict",
+                                      f"actor '{actor_id}' is in actors.yaml, so its {key} belongs there",
+                                      f.pos(key), f"move '{key}: {value}' to '{actor_id}' in actors.yaml")
+                    ok = False
+                elif key in valid and getattr(known, key) != value:  # an invalid one is reported there
                     self.report.error(source, "actor-conflict",
                                       f"actor '{actor_id}' is in actors.yaml with {key} "
                                       f"'{getattr(known, key)}', not '{value}'", f.pos(key),
