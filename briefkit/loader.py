@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ class RawBriefing:
     slug: str
     annotations: SourceFile
     annotations_node: Node
-    article: SourceFile
+    article: SourceFile | None  # None when it could not be read (reported)
     article_format: str  # "md" or "txt"
     media: tuple[tuple[str, Path], ...]
     repo_path: str  # content-folder name/slug/annotations.yaml, however --src was spelled
@@ -59,6 +60,21 @@ def read_source(path: Path, display: str, report: Report) -> SourceFile | None:
                   excerpt=line_bytes.decode("utf-8", "replace").rstrip("\r"))
         return None
     return SourceFile(display, text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_control_characters(source: SourceFile, report: Report) -> bool:
+    """Invisible control characters (other than tab and newline) are an error where they are."""
+    found = list(CONTROL_RE.finditer(source.text))
+    for match in found[:1]:
+        before = source.text[: match.start()]
+        position = source.at(before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1)
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        report.error(source, "control-character", f"control character U+{ord(match.group()):04X} in the text{more}",
+                     position, "remove the invisible character at the caret; it usually comes from a copy-paste")
+    return not found
 
 
 def shared_nodes(root: Node) -> bool:
@@ -101,6 +117,8 @@ def yaml_error(source: SourceFile, exc: yaml.MarkedYAMLError) -> Diagnostic:
         message = problem or context or "syntax error"
         if "\\t" in problem or "tab" in problem:
             hint = "indent with spaces, not tabs"
+        elif "mapping values are not allowed" in problem:
+            hint = "a value that contains ': ' must be in quotes, e.g. title: \"Talks: the first round\""
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     return source.diagnostic("error", "yaml-syntax", f"invalid YAML: {message}", source.at(line, column), hint)
 
@@ -156,6 +174,22 @@ def load_briefing(folder: Path, src: Path, src_display: str, report: Report) -> 
                   Position(folder_display), f"rename the folder to '{slug_suggestion(folder.name)}' "
                   "(lower-case letters, digits, hyphens), or start its name with _ to leave it out")
         ok = False
+    media: list[tuple[str, Path]] = []
+    for name in names:
+        path = folder / name
+        if name in ARTICLE_NAMES or name == "annotations.yaml" or name.startswith((".", "_")):
+            continue
+        if path.is_symlink():
+            report.at("error", "symlink", "symbolic links are not followed", Position(show(path)),
+                      "copy the file into the folder instead")
+        elif path.is_file() and path.suffix.lower() in MEDIA_SUFFIXES:
+            media.append((name, path))
+        else:
+            close = difflib.get_close_matches(name.lower(), [*ARTICLE_NAMES, "annotations.yaml"], n=1, cutoff=0.7)
+            hint = (f"did you mean '{close[0]}'? rename the file" if close else
+                    "a briefing folder holds the article, annotations.yaml and images ("
+                    + ", ".join(sorted(MEDIA_SUFFIXES)) + "); start the name with _ to silence this")
+            report.at("warning", "unused-file", f"'{name}' is not used", Position(show(path)), hint)
     if not articles and not has_annotations:
         report.at("error", "empty-briefing", "folder has no article and no annotations.yaml",
                   Position(folder_display), "add article.md or article.txt and annotations.yaml, "
@@ -173,20 +207,6 @@ def load_briefing(folder: Path, src: Path, src_display: str, report: Report) -> 
         report.at("error", "missing-annotations", "folder has no annotations.yaml",
                   Position(show(folder / articles[0])), "add annotations.yaml next to the article")
         ok = False
-    media: list[tuple[str, Path]] = []
-    for name in names:
-        path = folder / name
-        if name in ARTICLE_NAMES or name == "annotations.yaml" or name.startswith((".", "_")):
-            continue
-        if path.is_symlink():
-            report.at("error", "symlink", "symbolic links are not followed", Position(show(path)),
-                      "copy the file into the folder instead")
-        elif path.is_file() and path.suffix.lower() in MEDIA_SUFFIXES:
-            media.append((name, path))
-        else:
-            report.at("warning", "unused-file", f"'{name}' is not used",
-                      Position(show(path)), "a briefing folder holds the article, annotations.yaml and images ("
-                      + ", ".join(sorted(MEDIA_SUFFIXES)) + "); start the name with _ to silence this")
     for name in [*articles, "annotations.yaml"] if has_annotations else articles:
         if (folder / name).is_symlink():
             report.at("error", "symlink", "symbolic links are not followed", Position(show(folder / name)),
@@ -200,7 +220,9 @@ def load_briefing(folder: Path, src: Path, src_display: str, report: Report) -> 
         return None
     annotations = load_yaml_file(folder / "annotations.yaml", show(folder / "annotations.yaml"), report)
     article = read_source(folder / articles[0], show(folder / articles[0]), report)
-    if annotations is None or annotations[1] is None or article is None:
+    if article is not None and not check_control_characters(article, report):
+        article = None
+    if annotations is None or annotations[1] is None:
         return None
     return RawBriefing(folder.name, annotations[0], annotations[1], article,
                        "md" if articles[0].endswith(".md") else "txt", tuple(media),

@@ -335,7 +335,7 @@ class Record(Type):
             if spec.required and key not in present:
                 complete = False
                 ctx.error(node, "missing-key", f"missing required key '{key}'",
-                          f"add '{key}:' ({spec.type.name})" + (f": {spec.doc}" if spec.doc else ""))
+                          f"add '{key}:' ({spec.doc or spec.type.name})")
         return fields if complete or self.partial else INVALID
 
 
@@ -387,8 +387,9 @@ BRIEFING_ACTOR = Record({
 
 QUOTE = Record({
     "text": Key(Text(), required=True, doc="the quoted words, as in the article"),
-    "speaker": Key(SLUG_TEXT, required=True, doc="an actor id of this briefing"),
-    "to": Key(SLUG_TEXT, doc="an actor id of this briefing"),
+    # Any text: a name written instead of an id gets a hint naming the id (validation.py).
+    "speaker": Key(Text(), required=True, doc="an actor id of this briefing"),
+    "to": Key(Text(), doc="an actor id of this briefing"),
     "note": Key(Text(), doc="inline Markdown"),
     "occurrence": Key(PositiveInt(), doc="which match to anchor"),
     "id": Key(SLUG_TEXT, doc="stable permalink #quote-<id>"),
@@ -408,7 +409,7 @@ EVENT = Record({
 
 ANNOTATIONS = Record({
     "title": Key(Text(), required=True, doc="the briefing's headline"),
-    "date": Key(Date(), required=True, doc="the briefing's date"),
+    "date": Key(Date(), required=True, doc="the briefing's date, as YYYY-MM-DD"),
     "summary": Key(Text(), required=True, doc="inline Markdown, 1-3 sentences"),
     "draft": Key(Bool()),
     "language": Key(LANGUAGE_TEXT),

@@ -18,7 +18,7 @@ from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
 from .text.anchoring import QuoteSpec, quote_parts
 from .text.folding import fold
 from .text.mentions import ActorSpec
-from .text.render import Renderer
+from .text.render import RenderedArticle, Renderer
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,9 @@ class BriefingChecker:
             if actor_id is None or actor_id in actors:
                 return actors.get(actor_id) if actor_id else None
             if actor_id not in seen_ids:  # listed but broken entries were reported already
-                hint = (f"add '- id: {actor_id}' under actors:" if actor_id in self.registry
+                named = next((a.id for a, e in cast_fields if fold(actor_id) in map(fold, self.names(a, e))), None)
+                hint = (f"use the actor's id: '{named}'" if named
+                        else f"add '- id: {actor_id}' under actors:" if actor_id in self.registry
                         else did_you_mean(actor_id, list(seen_ids)) if seen_ids
                         else "list the actor under actors: first")
                 report.error(source, "unknown-actor", f"{key} '{actor_id}' is not an actor of this briefing",
@@ -230,10 +232,14 @@ class BriefingChecker:
             specs.append(QuoteSpec(number, key, parts, q.get("occurrence")))
             quote_rows.append((q, speaker, to, key))
 
-        article = self.renderer.article(
-            raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
-            tuple(ActorSpec(a.id, self.names(a, e), urls.relative(urls.briefing_page(raw.slug), urls.actor_page(a.id)))
-                  for a, e in cast_fields))
+        if raw.article is None:  # unreadable: reported already; check the annotations all the same
+            article = RenderedArticle("", (), (), (), ())
+        else:
+            article = self.renderer.article(
+                raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
+                tuple(ActorSpec(a.id, self.names(a, e),
+                                urls.relative(urls.briefing_page(raw.slug), urls.actor_page(a.id)))
+                      for a, e in cast_fields))
         for url in article.unsafe_urls:
             report.add(raw.article.diagnostic(
                 WARNING, "inert-link", f"link to '{url}' was made inert",
@@ -247,12 +253,21 @@ class BriefingChecker:
             if result is None:
                 continue
             if result.matches == 0:
-                hint = "quotes must match the article word for word; use [...] to leave words out"
+                hints = []
                 if result.closest:
                     line = locate_line(raw.article.text, result.closest)
-                    hint = (f'closest passage ({raw.article.path}:{line}): "{result.closest}"\n' + hint)
+                    hints.append(f'closest passage ({raw.article.path}:{line}): "{result.closest}"')
+                if result.other_case:
+                    hints.append("the article has these words with other capitals: quotes are case-sensitive")
+                elif result.across_paragraphs:
+                    hints.append("the quote runs across a paragraph break: quote one paragraph at a time"
+                                 + (" (this article.txt has no blank lines, so every line is a paragraph)"
+                                    if raw.article_format == "txt" and "\n\n" not in raw.article.text.strip()
+                                    else ""))
+                else:
+                    hints.append("quotes must match the article word for word; use [...] to leave words out")
                 report.error(source, "quote-not-found", f"quote {spec.number} is not in the article",
-                             q.pos("text"), hint)
+                             q.pos("text"), "\n".join(hints))
             elif not result.anchored:
                 times = "once" if result.matches == 1 else f"{result.matches} times"
                 report.error(source, "bad-occurrence", f"quote {spec.number} occurs {times} in the article, "
@@ -271,7 +286,7 @@ class BriefingChecker:
         quoted = {q.speaker.id for q in quotes} | {q.to.id for q in quotes if q.to}
         cast = []
         for actor, entry in cast_fields:
-            if actor.id not in mentions and actor.id not in quoted:
+            if actor.id not in mentions and actor.id not in quoted and raw.article is not None:
                 report.warning(source, "unused-actor", f"actor '{actor.id}' ({actor.name}) is never mentioned "
                                "in the article and is in no quote", entry.pos("id"),
                                "add the name the article uses to 'aliases:', or remove the actor")

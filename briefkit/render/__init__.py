@@ -167,7 +167,6 @@ def feed(site: Site) -> bytes:
         when = dt.datetime.combine(briefing.date, dt.time(), dt.timezone.utc)
         entry.published(when)
         entry.updated(when)
-        entry.summary(briefing.summary_text)
         entry.content(briefing.summary_html, type="html")
         for tag in briefing.tags:
             entry.category(term=tag)

@@ -32,6 +32,8 @@ class QuoteResult:
     matches: int
     anchored: bool
     closest: str | None = None
+    other_case: bool = False          # not found, but found ignoring case
+    across_paragraphs: bool = False   # not found, but found across a paragraph break
 
 
 def quote_parts(text: str) -> tuple[str, ...]:
@@ -124,6 +126,21 @@ def closest_passage(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> str 
     return " ".join(paragraph.raw[raw_start:raw_end].split()).strip("\"'\u201c\u201d\u2018\u2019 ")
 
 
+def found_ignoring_case(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> bool:
+    return any(all(part.casefold() in p.folded.text.casefold() for part in parts) for p in paragraphs)
+
+
+def found_across_paragraphs(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> bool:
+    joined = " ".join(p.folded.text for p in paragraphs)
+    cursor = 0
+    for part in parts:
+        cursor = joined.find(part, cursor)
+        if cursor == -1:
+            return False
+        cursor += len(part)
+    return True
+
+
 def anchor_quotes(root: etree.Element, specs: tuple[QuoteSpec, ...], make_mark,
                   finish_passage) -> list[QuoteResult]:
     """Find each quote and wrap the chosen match in elements built by `make_mark(spec)`.
@@ -140,7 +157,9 @@ def anchor_quotes(root: etree.Element, specs: tuple[QuoteSpec, ...], make_mark,
             continue
         found = [(p, spans) for p in paras for spans in find_all(p, spec.parts)]
         if not found:
-            results.append(QuoteResult(spec.number, 0, False, closest_passage(paras, spec.parts)))
+            results.append(QuoteResult(spec.number, 0, False, closest_passage(paras, spec.parts),
+                                       other_case=found_ignoring_case(paras, spec.parts),
+                                       across_paragraphs=found_across_paragraphs(paras, spec.parts)))
             continue
         index = (spec.occurrence or 1) - 1
         if index >= len(found):
