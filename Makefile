@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test check clean bench
+.PHONY: site test check clean bench serve
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Briefkit needs Python 3.11 or newer (set PYTHON=...)")'
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 site: $(STAMP)
 	$(BIN)/python build.py build
 	@echo "Open $(CURDIR)/site/index.html in a browser (or: $(BIN)/python -m http.server -d site 8000)"
+
+# Serves the built site on 127.0.0.1:8000 (a plain static server: rebuild with `make site`).
+serve: site
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site 8000
 
 check: $(STAMP)
 	$(BIN)/python build.py check
