@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import posixpath
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import nh3
@@ -15,7 +16,7 @@ from .diagnostics import ERROR, WARNING, Diagnostic, Position, Report, SourceFil
 from .loader import MEDIA_SUFFIXES, RawBriefing, RawContent
 from .model import Actor, Briefing, Cast, ContextLink, Event, Quote, Site, SiteConfig, Source, make_site
 from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
-from .text.anchoring import QuoteSpec, quote_parts
+from .text.anchoring import QuoteResult, QuoteSpec, quote_parts
 from .text.folding import fold
 from .text.mentions import ActorSpec
 from .text.render import RenderedArticle, Renderer
@@ -117,6 +118,13 @@ class CheckedBriefing:
     diagnostics: tuple[Diagnostic, ...]
 
 
+class QuoteRow(NamedTuple):
+    fields: Fields
+    speaker: Actor | None
+    to: Actor | None
+    spec: QuoteSpec
+
+
 class BriefingChecker:
     """Checks one briefing against the registry; knows nothing of the other briefings."""
 
@@ -128,6 +136,7 @@ class BriefingChecker:
         self.renderer = renderer
         self.report = Report()
         self.inline: list[InlineActor] = []
+        self.listed: dict[str, Position] = {}  # actor ids the briefing lists, valid or not
 
     def inline_markdown(self, text: str, source: SourceFile, pos: Position, what: str) -> str:
         rendered = self.renderer.inline(text)
@@ -182,139 +191,173 @@ class BriefingChecker:
         return CheckedBriefing(briefing, tuple(self.inline), tuple(self.report.items))
 
     def _check(self, raw: RawBriefing) -> Briefing | None:
-        source, report = raw.annotations, self.report
-        f = ANNOTATIONS.check(raw.annotations_node, Context(source, report))
+        source = raw.annotations
+        f = ANNOTATIONS.check(raw.annotations_node, Context(source, self.report))
         if f is INVALID:
             return None
-
-        cast_fields: list[tuple[Actor, Fields]] = []
-        seen_ids: dict[str, Position] = {}
-        for entry in f.get("actors", Items(f.at)):
-            if entry["id"] in seen_ids:
-                report.error(source, "duplicate-actor", f"actor '{entry['id']}' is listed twice "
-                             f"(first on line {seen_ids[entry['id']].line})", entry.pos("id"),
-                             "merge the two entries")
-                continue
-            seen_ids[entry["id"]] = entry.pos("id")
-            actor = self.actor(entry, source)
-            if actor is not None:
-                cast_fields.append((actor, entry))
-        actors = {actor.id: actor for actor, _ in cast_fields}
-        self.check_shared_names(cast_fields, source)
-
-        def actor_ref(q: Fields, key: str) -> Actor | None:
-            actor_id = q.get(key)
-            if actor_id is None or actor_id in actors:
-                return actors.get(actor_id) if actor_id else None
-            if actor_id not in seen_ids:  # listed but broken entries were reported already
-                named = next((a.id for a, e in cast_fields if fold(actor_id) in map(fold, self.names(a, e))), None)
-                hint = (f"use the actor's id: '{named}'" if named
-                        else f"add '- id: {actor_id}' under actors:" if actor_id in self.registry
-                        else did_you_mean(actor_id, list(seen_ids)) if seen_ids
-                        else "list the actor under actors: first")
-                report.error(source, "unknown-actor", f"{key} '{actor_id}' is not an actor of this briefing",
-                             q.pos(key), hint)
-            return None
-
-        specs, quote_rows, keys = [], [], {}
-        quote_list = f.get("quotes", Items(f.at))
-        for index, q in zip(quote_list.item_index, quote_list):
-            number = index + 1
-            speaker, to = actor_ref(q, "speaker"), actor_ref(q, "to")
-            key = q.get("id", str(number))
-            if key in keys:
-                report.error(source, "duplicate-quote-id", f"quote anchor 'quote-{key}' is used twice "
-                             f"(first by quote {keys[key]})", q.pos("id"), "give each quote its own id")
-            keys.setdefault(key, number)
-            parts = quote_parts(q["text"])
-            if not parts:
-                report.error(source, "empty-quote", "the quote has no words", q.pos("text"))
-            specs.append(QuoteSpec(number, key, parts, q.get("occurrence")))
-            quote_rows.append((q, speaker, to, key))
-
-        if raw.article is None:  # unreadable: reported already; check the annotations all the same
-            article = RenderedArticle("", (), (), (), ())
-        else:
-            article = self.renderer.article(
-                raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
-                tuple(ActorSpec(a.id, self.names(a, e),
-                                urls.relative(urls.briefing_page(raw.slug), urls.actor_page(a.id)))
-                      for a, e in cast_fields))
-        for url in article.unsafe_urls:
-            report.add(raw.article.diagnostic(
-                WARNING, "inert-link", f"link to '{url}' was made inert",
-                locate(raw.article, url),
-                "only http, https, mailto and relative links are kept"))
-        self.check_images(raw, article.images)
-        results = {r.number: r for r in article.quotes}
-        quotes = []
-        for (q, speaker, to, key), spec in zip(quote_rows, specs):
-            result = results.get(spec.number)
-            if result is None:
-                continue
-            if result.matches == 0:
-                hints = []
-                if result.closest:
-                    line = locate_line(raw.article.text, result.closest)
-                    hints.append(f'closest passage ({raw.article.path}:{line}): "{result.closest}"')
-                if result.other_case:
-                    hints.append("the article has these words with other capitals: quotes are case-sensitive")
-                elif result.across_paragraphs:
-                    hints.append("the quote runs across a paragraph break: quote one paragraph at a time"
-                                 + (" (this article.txt has no blank lines, so every line is a paragraph)"
-                                    if raw.article_format == "txt" and "\n\n" not in raw.article.text.strip()
-                                    else ""))
-                else:
-                    hints.append("quotes must match the article word for word; use [...] to leave words out")
-                report.error(source, "quote-not-found", f"quote {spec.number} is not in the article",
-                             q.pos("text"), "\n".join(hints))
-            elif not result.anchored:
-                times = "once" if result.matches == 1 else f"{result.matches} times"
-                report.error(source, "bad-occurrence", f"quote {spec.number} occurs {times} in the article, "
-                             f"so there is no occurrence {spec.occurrence}", q.pos("occurrence"),
-                             "remove 'occurrence:'" if result.matches == 1 else
-                             f"use a number from 1 to {result.matches}")
-            elif result.matches > 1 and spec.occurrence is None:
-                report.warning(source, "ambiguous-quote", f"quote {spec.number} occurs {result.matches} "
-                               "times in the article; the first is highlighted", q.pos("text"),
-                               "add 'occurrence: N' to choose which one, or quote more words")
-            if speaker is not None:
-                note = self.inline_markdown(q["note"], source, q.pos("note"), "note") if "note" in q else None
-                quotes.append(Quote(spec.number, key, q["text"], speaker, to, note, result.anchored))
-
-        mentions = dict(article.mentions)
-        quoted = {q.speaker.id for q in quotes} | {q.to.id for q in quotes if q.to}
-        cast = []
-        for actor, entry in cast_fields:
-            if actor.id not in mentions and actor.id not in quoted and raw.article is not None:
-                report.warning(source, "unused-actor", f"actor '{actor.id}' ({actor.name}) is never mentioned "
-                               "in the article and is in no quote", entry.pos("id"),
-                               "add the name the article uses to 'aliases:', or remove the actor")
-            cast.append(Cast(actor, entry.get("role"), self.names(actor, entry), mentions.get(actor.id, 0)))
-
-        tags: list[str] = []
-        for tag, pos in zip(f.get("tags", ()), getattr(f.get("tags"), "item_pos", ())):
-            if tag in tags:
-                report.warning(source, "duplicate-tag", f"tag '{tag}' is listed twice", pos)
-            else:
-                tags.append(tag)
-
+        cast_fields = self.cast_fields(f, source)
+        rows = self.quote_rows(f, source, cast_fields)
+        article = self.render_article(raw, [row.spec for row in rows], cast_fields)
+        quotes = self.quotes(raw, rows, article)
+        cast = self.cast(raw, cast_fields, article, quotes)
+        tags = self.tags(f, source)
         context = tuple(ContextLink(c["title"], c["url"], c.get("kind", "related"),
-                                    self.inline_markdown(c["note"], source, c.pos("note"), "note") if "note" in c else None)
+                                    self.note(c, source))
                         for c in f.get("context", ()))
         timeline = tuple(sorted((Event(e["date"], e["text"], raw.slug) for e in f.get("timeline", ())),
                                 key=lambda e: e.date))  # stable: same-day events keep their order
-        src = f.get("source")
-        summary_html = self.inline_markdown(f["summary"], source, f.pos("summary"), "summary") if "summary" in f else ""
-        if report.errors:
+        summary_html = (self.inline_markdown(f["summary"], source, f.pos("summary"), "summary")
+                        if "summary" in f else "")
+        if self.report.errors:
             return None
+        src = f.get("source")
         return Briefing(
             slug=raw.slug, title=f["title"], date=f["date"], summary_html=summary_html,
             summary_text=plain_text(summary_html), draft=f.get("draft", False), language=f.get("language"),
             source=Source(src.get("publisher"), src.get("url"), src.get("author"), src.get("published"))
             if src else None,
-            tags=tuple(tags), cast=tuple(cast), quotes=tuple(quotes), context=context, timeline=timeline,
+            tags=tags, cast=cast, quotes=quotes, context=context, timeline=timeline,
             article_html=article.html, media=raw.media, annotations_path=raw.repo_path)
+
+    def note(self, entry: Fields, source: SourceFile) -> str | None:
+        return self.inline_markdown(entry["note"], source, entry.pos("note"), "note") if "note" in entry else None
+
+    def cast_fields(self, f: Fields, source: SourceFile) -> list[tuple[Actor, Fields]]:
+        """The briefing's actors, resolved against the registry, each with its entry."""
+        result: list[tuple[Actor, Fields]] = []
+        for entry in f.get("actors", Items(f.at)):
+            if entry["id"] in self.listed:
+                self.report.error(source, "duplicate-actor", f"actor '{entry['id']}' is listed twice "
+                                  f"(first on line {self.listed[entry['id']].line})", entry.pos("id"),
+                                  "merge the two entries")
+                continue
+            self.listed[entry["id"]] = entry.pos("id")
+            actor = self.actor(entry, source)
+            if actor is not None:
+                result.append((actor, entry))
+        self.check_shared_names(result, source)
+        return result
+
+    def actor_ref(self, q: Fields, key: str, source: SourceFile,
+                  cast_fields: list[tuple[Actor, Fields]]) -> Actor | None:
+        """The actor a quote's `speaker` or `to` names; an error when it names none."""
+        actor_id = q.get(key)
+        actors = {actor.id: actor for actor, _ in cast_fields}
+        if actor_id is None or actor_id in actors:
+            return actors.get(actor_id) if actor_id else None
+        if actor_id not in self.listed:  # listed but broken entries were reported already
+            named = next((a.id for a, e in cast_fields if fold(actor_id) in map(fold, self.names(a, e))), None)
+            hint = (f"use the actor's id: '{named}'" if named
+                    else f"add '- id: {actor_id}' under actors:" if actor_id in self.registry
+                    else did_you_mean(actor_id, list(self.listed)) if self.listed
+                    else "list the actor under actors: first")
+            self.report.error(source, "unknown-actor", f"{key} '{actor_id}' is not an actor of this briefing",
+                              q.pos(key), hint)
+        return None
+
+    def quote_rows(self, f: Fields, source: SourceFile,
+                   cast_fields: list[tuple[Actor, Fields]]) -> list[QuoteRow]:
+        rows: list[QuoteRow] = []
+        keys: dict[str, int] = {}
+        quote_list = f.get("quotes", Items(f.at))
+        for index, q in zip(quote_list.item_index, quote_list):
+            number = index + 1  # its place in the YAML list, even when an earlier quote was invalid
+            key = q.get("id", str(number))
+            if key in keys:
+                self.report.error(source, "duplicate-quote-id", f"quote anchor 'quote-{key}' is used twice "
+                                  f"(first by quote {keys[key]})", q.pos("id"), "give each quote its own id")
+            keys.setdefault(key, number)
+            parts = quote_parts(q["text"])
+            if not parts:
+                self.report.error(source, "empty-quote", "the quote has no words", q.pos("text"))
+            rows.append(QuoteRow(q, self.actor_ref(q, "speaker", source, cast_fields),
+                                 self.actor_ref(q, "to", source, cast_fields),
+                                 QuoteSpec(number, key, parts, q.get("occurrence"))))
+        return rows
+
+    def render_article(self, raw: RawBriefing, specs: list[QuoteSpec],
+                       cast_fields: list[tuple[Actor, Fields]]) -> RenderedArticle:
+        """The annotated article; inert links and missing images reported."""
+        if raw.article is None:  # unreadable: reported already; check the annotations all the same
+            return RenderedArticle("", (), (), (), ())
+        page = urls.briefing_page(raw.slug)
+        article = self.renderer.article(
+            raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
+            tuple(ActorSpec(a.id, self.names(a, e), urls.relative(page, urls.actor_page(a.id)))
+                  for a, e in cast_fields))
+        for url in article.unsafe_urls:
+            self.report.add(raw.article.diagnostic(WARNING, "inert-link", f"link to '{url}' was made inert",
+                                                   locate(raw.article, url),
+                                                   "only http, https, mailto and relative links are kept"))
+        self.check_images(raw, article.images)
+        return article
+
+    def quotes(self, raw: RawBriefing, rows: list[QuoteRow], article: RenderedArticle) -> tuple[Quote, ...]:
+        """The quotes that were found, with a diagnostic for each one that was not (or twice)."""
+        source = raw.annotations
+        results = {r.number: r for r in article.quotes}
+        quotes = []
+        for q, speaker, to, spec in rows:
+            result = results.get(spec.number)
+            if result is None:
+                continue
+            if result.matches == 0:
+                self.report.error(source, "quote-not-found", f"quote {spec.number} is not in the article",
+                                  q.pos("text"), self.not_found_hint(raw, result))
+            elif not result.anchored:
+                times = "once" if result.matches == 1 else f"{result.matches} times"
+                self.report.error(source, "bad-occurrence", f"quote {spec.number} occurs {times} in the article, "
+                                  f"so there is no occurrence {spec.occurrence}", q.pos("occurrence"),
+                                  "remove 'occurrence:'" if result.matches == 1 else
+                                  f"use a number from 1 to {result.matches}")
+            elif result.matches > 1 and spec.occurrence is None:
+                self.report.warning(source, "ambiguous-quote", f"quote {spec.number} occurs {result.matches} "
+                                    "times in the article; the first is highlighted", q.pos("text"),
+                                    "add 'occurrence: N' to choose which one, or quote more words")
+            if speaker is not None:
+                quotes.append(Quote(spec.number, spec.key, q["text"], speaker, to, self.note(q, source),
+                                    result.anchored))
+        return tuple(quotes)
+
+    @staticmethod
+    def not_found_hint(raw: RawBriefing, result: QuoteResult) -> str:
+        hints = []
+        if result.closest:
+            line = locate_line(raw.article.text, result.closest)
+            hints.append(f'closest passage ({raw.article.path}:{line}): "{result.closest}"')
+        if result.other_case:
+            hints.append("the article has these words with other capitals: quotes are case-sensitive")
+        elif result.across_paragraphs:
+            one_per_line = raw.article_format == "txt" and "\n\n" not in raw.article.text.strip()
+            hints.append("the quote runs across a paragraph break: quote one paragraph at a time"
+                         + (" (this article.txt has no blank lines, so every line is a paragraph)"
+                            if one_per_line else ""))
+        else:
+            hints.append("quotes must match the article word for word; use [...] to leave words out")
+        return "\n".join(hints)
+
+    def cast(self, raw: RawBriefing, cast_fields: list[tuple[Actor, Fields]], article: RenderedArticle,
+             quotes: tuple[Quote, ...]) -> tuple[Cast, ...]:
+        """The actors as they appear in this briefing; a warning for any that never does."""
+        mentions = dict(article.mentions)
+        quoted = {q.speaker.id for q in quotes} | {q.to.id for q in quotes if q.to}
+        cast = []
+        for actor, entry in cast_fields:
+            if actor.id not in mentions and actor.id not in quoted and raw.article is not None:
+                self.report.warning(raw.annotations, "unused-actor", f"actor '{actor.id}' ({actor.name}) is "
+                                    "never mentioned in the article and is in no quote", entry.pos("id"),
+                                    "add the name the article uses to 'aliases:', or remove the actor")
+            cast.append(Cast(actor, entry.get("role"), self.names(actor, entry), mentions.get(actor.id, 0)))
+        return tuple(cast)
+
+    def tags(self, f: Fields, source: SourceFile) -> tuple[str, ...]:
+        tags: list[str] = []
+        for tag, pos in zip(f.get("tags", ()), getattr(f.get("tags"), "item_pos", ())):
+            if tag in tags:
+                self.report.warning(source, "duplicate-tag", f"tag '{tag}' is listed twice", pos)
+            else:
+                tags.append(tag)
+        return tuple(tags)
 
     def check_shared_names(self, cast_fields: list[tuple[Actor, Fields]], source: SourceFile) -> None:
         """A name or alias must point to one actor, or mentions would be credited to the wrong one."""
