@@ -42,7 +42,8 @@ class Diagnostic:
         lines = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"]
         if self.excerpt is not None and self.excerpt.strip():
             # One character per column: tabs as one space, invisible controls as U+FFFD.
-            shown = "".join("\ufffd" if ord(ch) < 32 and ch != "\t" else ch for ch in self.excerpt.expandtabs(1))
+            shown = "".join("\ufffd" if (ord(ch) < 32 or ord(ch) == 127) and ch != "\t" else ch
+                            for ch in self.excerpt.expandtabs(1))
             lines.append(f"    {shown}")
             lines.append("    " + " " * max(0, self.column - 1) + "^")
         if self.hint:

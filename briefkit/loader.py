@@ -65,13 +65,13 @@ def read_source(path: Path, display: str, report: Report) -> SourceFile | None:
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def check_control_characters(source: SourceFile, report: Report) -> bool:
-    """Invisible control characters (other than tab and newline) are an error where they are."""
+def check_control_characters(source: SourceFile, report: Report, shown: int = 20) -> bool:
+    """Invisible control characters (other than tab and newline) are errors, each where it is."""
     found = list(CONTROL_RE.finditer(source.text))
-    for match in found[:1]:
+    for index, match in enumerate(found[:shown]):
         before = source.text[: match.start()]
         position = source.at(before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1)
-        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        more = f" (and {len(found) - shown} more)" if index == shown - 1 and len(found) > shown else ""
         report.error(source, "control-character", f"control character U+{ord(match.group()):04X} in the text{more}",
                      position, "remove the invisible character at the caret; it usually comes from a copy-paste")
     return not found

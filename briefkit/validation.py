@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import html
+from html.parser import HTMLParser
 import posixpath
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
-import nh3
 from yaml.nodes import MappingNode
 
 from . import urls
@@ -73,9 +73,9 @@ def check_registry(raw: RawContent, report: Report) -> Registry:
                     {actor_id: frozenset(f) for actor_id, f in checked.items()})
 
 
-def locate_line(text: str, passage: str) -> int:
+def locate_line(text: str, passage: str, markdown: bool = False) -> int:
     """The line of `text` where `passage` (or, failing that, its first words) starts."""
-    folded_lines = [fold(line) for line in text.split("\n")]
+    folded_lines = [fold(html.unescape(line) if markdown else line) for line in text.split("\n")]
     words = fold(passage).split()
     for count in (len(words), 8, 5, 3, 2, 1):
         probe = " ".join(words[:count])
@@ -96,8 +96,25 @@ def locate(source: SourceFile, needle: str) -> Position:
     return source.at(source.text.count("\n", 0, index) + 1, index - line_start + 1)
 
 
+class _TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "br":
+            self.parts.append(" ")
+
+
 def plain_text(fragment: str) -> str:
-    return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
+    """The text of an HTML fragment, white space collapsed (line breaks count as spaces)."""
+    parser = _TextOf()
+    parser.feed(fragment)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
 
 
 @dataclass(frozen=True)
@@ -323,7 +340,7 @@ class BriefingChecker:
     def not_found_hint(raw: RawBriefing, result: QuoteResult) -> str:
         hints = []
         if result.closest:
-            line = locate_line(raw.article.text, result.closest)
+            line = locate_line(raw.article.text, result.closest, raw.article_format == "md")
             hints.append(f'closest passage ({raw.article.path}:{line}): "{result.closest}"')
         if result.other_case:
             hints.append("the article has these words with other capitals: quotes are case-sensitive")
@@ -366,10 +383,12 @@ class BriefingChecker:
             for name in self.names(actor, entry):
                 first = owner.setdefault(fold(name), actor.id)
                 if first != actor.id:
-                    where = "aliases" if name in entry.get("aliases", ()) else "id"
+                    aliases = entry.get("aliases", ())
+                    pos = (aliases.item_pos[aliases.index(name)] if name in aliases
+                           else entry.pos("name") if name == entry.get("name") else entry.pos("id"))
                     self.report.error(source, "shared-name", f"the name '{name}' belongs to two actors, "
-                                      f"'{first}' and '{actor.id}'", entry.pos(where),
-                                      f"remove '{name}' from one of them (in this briefing or in actors.yaml)")
+                                      f"'{first}' and '{actor.id}'", pos,
+                                      f"rename or remove '{name}' in one of them (here or in actors.yaml)")
 
     def check_images(self, raw: RawBriefing, images: tuple[str, ...]) -> None:
         """Relative images must be media files of the briefing's own folder."""

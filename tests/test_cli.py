@@ -486,3 +486,29 @@ def test_build_py_as_a_subprocess(tmp_path):
     assert result.stderr == ""
     assert result.stdout.startswith(f"built 1 briefing (1 quote verified) into {tmp_path / 'out'}/: ")
     assert (tmp_path / "out" / "briefings" / "talks" / "index.html").is_file()
+
+
+# --- filesystem errors are usage errors ------------------------------------------------------
+
+@pytest.mark.parametrize("out", ["afile/site", "afile/deeper/site"])
+def test_out_under_an_existing_file_exits_2_without_a_traceback(site, capsys, out):
+    (site / "afile").write_text("a file\n")
+    before = tree(site)
+    status, stdout, err = run(capsys, "build", "--src", "content", "--out", out)
+    assert (status, stdout) == (2, "")
+    assert err.startswith(f"briefkit: error: cannot write the site to {out}: "), err
+    assert err.endswith("\n") and err.count("\n") == 1, err  # one line: no traceback, no summary
+    assert "afile" in err[len(f"briefkit: error: cannot write the site to {out}: "):]  # names the culprit
+    assert "Traceback" not in err
+    assert tree(site) == before  # the file is untouched, no temporary folder is left behind
+
+
+def test_out_under_an_existing_file_via_build_py(tmp_path):
+    write_site(tmp_path, GOOD)
+    (tmp_path / "afile").write_text("a file\n")
+    result = subprocess.run([sys.executable, str(REPO / "build.py"), "--src", "content", "--out", "afile/site"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("briefkit: error: cannot write the site to afile/site: ")
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""

@@ -520,3 +520,15 @@ def test_golden_briefing_page(tmp_path):
     assert GOLDEN.is_file(), "no golden file: run with BRIEFKIT_UPDATE_SNAPSHOTS=1 and review it"
     assert page == GOLDEN.read_text(encoding="utf-8"), \
         "briefing page differs from tests/golden/briefing.html (BRIEFKIT_UPDATE_SNAPSHOTS=1 to accept)"
+
+
+def test_feed_entries_have_html_content_and_no_summary(site):
+    root = feed_entries(site)
+    assert not list(root.iter(f"{ATOM}summary")), "the feed carries the summary only as <content>"
+    entries = root.findall(f"{ATOM}entry")
+    assert len(entries) == len(SLUGS)
+    for entry in entries:
+        contents = entry.findall(f"{ATOM}content")
+        assert len(contents) == 1, lxml.etree.tostring(entry)
+        assert contents[0].get("type") == "html"
+        assert (contents[0].text or "").strip(), "empty content"

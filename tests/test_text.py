@@ -9,6 +9,7 @@ import textwrap
 import lxml.html
 import pytest
 
+from briefkit import cli
 from briefkit.text.anchoring import QuoteSpec, quote_parts
 from briefkit.text.folding import fold, fold_quote, fold_with_map, fold_with_map_slowly
 from briefkit.text.mentions import ActorSpec
@@ -599,3 +600,414 @@ def test_markdown_raw_html_is_text():
     assert not root.xpath(".//b | .//div | .//*[@onclick]")
     assert "<b>bold</b>" in root.text_content()
     assert "<div>block</div>" in root.text_content()
+
+
+# --- entities, footnote marks, mention spelling (recent behaviour) --------------------------------
+
+PLACEHOLDERS = ("\x02", "\x03")  # Python-Markdown's stash markers: never for a reader's eyes
+
+
+def assert_no_placeholders(text: str, where: str = "") -> None:
+    for mark in PLACEHOLDERS:
+        assert mark not in text, f"placeholder {mark!r} in {where or 'output'}: {text!r}"
+
+
+def test_entity_nbsp_counts_as_a_space_for_quotes():
+    root, result = render("He played rock&nbsp;and&nbsp;roll all night.\n", "md", quotes=["rock and roll"])
+    assert_anchored(root, result, 1, "rock and roll")
+    assert marked_text(root, 1) == "rock\u00a0and\u00a0roll"
+    assert_no_placeholders(result.html)
+
+
+def test_entity_mdash_counts_as_a_dash_for_quotes():
+    root, result = render("Then Bob Jones &mdash; and more came in.\n", "md", quotes=["Bob Jones \u2014 and more"])
+    assert_anchored(root, result, 1, "Bob Jones \u2014 and more")
+    assert marked_text(root, 1) == "Bob Jones \u2014 and more"
+    assert_no_placeholders(result.html)
+
+
+def test_entity_amp_in_an_actor_name_is_a_mention():
+    root, result = render("Shares of Procter &amp; Gamble rose. Later Procter &amp; Gamble said no.\n", "md",
+                          actors=[("procter-gamble", ("Procter & Gamble",))])
+    found = mentions(root)
+    assert [(el.tag, el.get("data-actor"), el.text_content()) for el in found] == [
+        ("a", "procter-gamble", "Procter & Gamble"), ("span", "procter-gamble", "Procter & Gamble")]
+    assert dict(result.mentions) == {"procter-gamble": 2}
+    assert "Procter &amp; Gamble" in result.html  # escaped once, as HTML, not twice
+    assert_no_placeholders(result.html)
+
+
+@pytest.mark.parametrize("text", [
+    "![Procter &amp; Gamble logo](logo.png \"A &amp; B\") and &copy; 2025.\n",
+    "[Procter &amp; Gamble](https://example.org/?a=1&amp;b=2 \"P &amp; G\")\n",
+    "# Procter &amp; Gamble\n\n| A &amp; B | &copy; |\n|---|---|\n| x &mdash; y | z |\n",
+    "Text.[^1]\n\n[^1]: Note &amp; more &#8212; and &#x2014; Procter &amp; Gamble.\n",
+    "*Procter &amp; Gamble*  \n**x&nbsp;y** and `a &amp; b` and &unknown; &#0;\n",
+    "- item &amp; one\n- Procter &amp; Gamble &hellip;\n",
+])
+def test_entities_leave_no_placeholder_anywhere(text):
+    root, result = render(text, "md", quotes=["Procter & Gamble", "not in this article at all"],
+                          actors=[("procter-gamble", ("Procter & Gamble",))])
+    assert_no_placeholders(result.html, "the article")
+    assert_no_placeholders(root.text_content(), "the article text")
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            assert_no_placeholders(value, f"attribute {name}")
+    assert_no_placeholders(result.quotes[1].closest or "", "the closest passage")
+
+
+def test_entities_leave_no_placeholder_in_the_site_or_the_diagnostics(tmp_path, capsys):
+    files = {
+        "talks/annotations.yaml": """
+            title: Procter & Gamble talks
+            date: 2025-08-14
+            summary: "Procter &amp; Gamble meet &mdash; again.\\n\\nSecond&nbsp;paragraph."
+            actors:
+              - id: procter-gamble
+                name: Procter & Gamble
+                kind: organization
+            quotes:
+              - text: rock and roll
+                speaker: procter-gamble
+                note: "Said &ldquo;twice&rdquo; &amp; more."
+            """,
+        "talks/article.md": """
+            # Procter &amp; Gamble
+
+            Procter &amp; Gamble said rock&nbsp;and&nbsp;roll &mdash; twice.[^1]
+
+            [^1]: Procter &amp; Gamble&rsquo;s note.
+            """,
+    }
+    src = make_content(tmp_path, files)
+    stderr = build_ok(src, tmp_path / "out")
+    assert_no_placeholders(stderr, "the build's diagnostics")
+    for path in sorted((tmp_path / "out").rglob("*")):
+        if path.is_file() and path.suffix in (".html", ".xml", ".txt", ".json"):
+            assert_no_placeholders(path.read_text(encoding="utf-8"), str(path.relative_to(tmp_path)))
+    doc = briefing_page(tmp_path / "out", "talks")
+    assert [el.text_content() for el in article_element(doc).xpath(".//*[@data-actor='procter-gamble']")][:2] == [
+        "Procter & Gamble", "Procter & Gamble"]
+    # A quote that is not there: the closest passage is built from the same restored text.
+    (src / "talks" / "annotations.yaml").write_text(
+        (src / "talks" / "annotations.yaml").read_text(encoding="utf-8").replace(
+            "text: rock and roll", "text: Procter & Gamble said rock and rule"), encoding="utf-8")
+    code = cli.main(["check", "--src", str(src)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert '): "Procter & Gamble said rock and roll' in err, err
+    assert_no_placeholders(err, "the check's diagnostics")
+
+
+def test_closest_passage_line_is_found_through_entities(tmp_path, capsys):
+    """The closest passage is the text a reader sees (entities restored); the line it names must be
+    the line of the article that holds it, not an earlier line sharing its first word."""
+    files = {
+        "talks/annotations.yaml": """
+            title: Talks
+            date: 2025-08-14
+            summary: Talks.
+            actors:
+              - id: procter-gamble
+                name: Procter & Gamble
+            quotes:
+              - text: Procter & Gamble said rock and rule
+                speaker: procter-gamble
+            """,
+        "talks/article.md": """
+            # Procter &amp; Gamble
+
+            Procter &amp; Gamble said rock&nbsp;and&nbsp;roll &mdash; twice.
+            """,
+    }
+    src = make_content(tmp_path, files)
+    assert cli.main(["check", "--src", str(src)]) == 1
+    err = capsys.readouterr().err
+    assert f'closest passage ({src}/talks/article.md:3): "Procter & Gamble said rock and roll' in err, err
+
+
+def test_automatic_email_link_leaves_no_placeholder_in_the_closest_passage():
+    """`<press@example.org>` is an automatic link; Python-Markdown writes its text as character
+    entities behind its own `\\x02amp\\x03` marker, which must never reach a diagnostic."""
+    root, result = render("Amara Voss said: write to <press@example.org> for the details.\n", "md",
+                          quotes=["write to press@example.com for the details"])
+    assert result.quotes[0].matches == 0
+    assert "press@example.org" in result.quotes[0].closest
+    assert_no_placeholders(result.quotes[0].closest, "the closest passage")
+    assert "press@example.org" in result.html
+
+
+def test_automatic_email_link_can_be_quoted():
+    """The reader sees the address, so a quote of it matches, as with any other entity."""
+    root, result = render("Amara Voss said: write to <press@example.org> for the details.\n", "md",
+                          quotes=["write to press@example.org for the details"])
+    assert_anchored(root, result, 1, "write to press@example.org for the details")
+
+
+def test_an_escaped_entity_stays_literal_text():
+    """`&amp;nbsp;` is how Markdown writes the literal text "&nbsp;" (e.g. in an article about
+    HTML). Restoring `&amp;` to `&` must not turn it into a real entity on output."""
+    root, result = render("Write &amp;nbsp; to keep two words together, and &amp;lt; for <.\n", "md")
+    text = root.text_content()
+    assert "Write &nbsp; to keep" in text, text
+    assert "and &lt; for" in text, text
+    inline = RENDERER.inline("Type &amp;nbsp; here.")
+    assert lxml.html.fragment_fromstring(inline.html, create_parent="div").text_content() == "Type &nbsp; here."
+
+
+@pytest.mark.parametrize("fmt, article", [
+    ("md", "Conan O\u2019Brien spoke first.\n"),
+    ("txt", "Conan O\u2019Brien spoke first.\n"),
+    ("md", "Then Conan\nO'Brien spoke first.\n"),
+    ("txt", "Then Conan\nO'Brien spoke first.\n\nA second paragraph.\n"),
+    ("md", "Then Conan&nbsp;O&rsquo;Brien spoke first.\n"),
+    ("txt", "Then Conan\u00a0\u00a0O\u02bcBrien spoke first.\n"),
+])
+def test_mentions_match_any_apostrophe_and_any_white_space(fmt, article):
+    root, result = render(article, fmt, actors=[("conan-obrien", ("Conan O'Brien",))])
+    found = mentions(root)
+    assert len(found) == 1, result.html
+    assert found[0].get("data-actor") == "conan-obrien"
+    assert fold(found[0].text_content()) == "Conan O'Brien"
+    assert dict(result.mentions) == {"conan-obrien": 1}
+
+
+@pytest.mark.parametrize("dash", ["\u2013", "\u2014", "\u2011", "\u2212", "-"])
+def test_mentions_match_any_dash(dash):
+    root, result = render(f"Jean{dash}Luc arrived late.\n", actors=[("jean-luc", ("Jean-Luc",))])
+    assert [el.text_content() for el in mentions(root, "jean-luc")] == [f"Jean{dash}Luc"]
+
+
+def test_mention_name_written_with_curly_marks_matches_straight_ones():
+    root, result = render('Conan O\'Brien met Dwayne "The Rock" Johnson.\n',
+                          actors=[("conan-obrien", ("Conan O\u2019Brien",)),
+                                  ("dwayne-johnson", ("Dwayne \u201cThe Rock\u201d Johnson",))])
+    assert dict(result.mentions) == {"conan-obrien": 1, "dwayne-johnson": 1}
+
+
+def test_mention_does_not_match_without_the_mark_or_across_a_word():
+    root, result = render("Conan OBrien and JeanLuc and Jean Luc.\n",
+                          actors=[("conan-obrien", ("Conan O'Brien",)), ("jean-luc", ("Jean-Luc",))])
+    assert mentions(root) == [] and dict(result.mentions) == {}
+
+
+def test_footnote_mark_inside_a_quote_does_not_stop_it():
+    text = '"We will win[^1] this fight." Then he left.\n\n[^1]: At the rally in May.\n'
+    root, result = render(text, "md", quotes=["We will win this fight."])
+    assert_anchored(root, result, 1, "We will win this fight.")
+    assert marked_text(root, 1) == "We will win this fight."  # the footnote number is not quote text
+    assert all("1" not in el.text_content() for el in marks(root, 1))
+    ref = root.xpath(".//sup/a[@class='footnote-ref']")
+    assert len(ref) == 1 and ref[0].text_content() == "1" and ref[0].get("href") == "#fn:1"
+    assert not ref[0].xpath("ancestor::*[@data-quote]"), "the footnote mark was wrapped into the quote"
+    assert root.xpath(".//li[@id='fn:1']")
+
+
+def test_footnote_mark_inside_a_quote_in_a_build(tmp_path):
+    files = {
+        "rally/annotations.yaml": """
+            title: Rally
+            date: 2025-05-01
+            summary: A rally.
+            actors:
+              - id: al-smith
+                name: Al Smith
+            quotes:
+              - text: We will win this fight.
+                speaker: al-smith
+            """,
+        "rally/article.md": """
+            Al Smith said: "We will win[^1] this fight." Then he left.
+
+            [^1]: At the rally in May.
+            """,
+    }
+    stderr = build_ok(make_content(tmp_path, files), tmp_path / "out")
+    assert "warning" not in stderr, stderr
+    doc = briefing_page(tmp_path / "out", "rally")
+    found = quote_marks(doc, 1)
+    assert found and "".join(el.text_content() for el in found) == "We will win this fight."
+
+
+# --- inline fields (summary, notes) ---------------------------------------------------------------
+
+
+def test_inline_field_paragraphs_become_line_breaks():
+    rendered = RENDERER.inline("First paragraph.\n\nSecond *paragraph*.")
+    assert rendered.html == "First paragraph.<br>Second <em>paragraph</em>."
+    assert rendered.flattened == ()
+
+
+def test_inline_field_list_and_image_are_flattened_and_reported():
+    rendered = RENDERER.inline("They meet ![a map of the harbour](map.png) at last.\n\n- fees\n- quays")
+    assert rendered.flattened == ("a list", "an image")
+    assert "<img" not in rendered.html and "<li" not in rendered.html and "<ul" not in rendered.html
+    assert rendered.html == "They meet <span>a map of the harbour</span> at last.<br>fees quays"
+
+
+SUMMARY_SITE = {
+    "talks/annotations.yaml": """
+        title: Harbour talks open
+        date: 2025-08-14
+        summary: |
+          {summary}
+        actors:
+          - id: amara-voss
+            name: Amara Voss
+        quotes:
+          - text: We came here to fix the quays
+            speaker: amara-voss
+        """,
+    "talks/article.txt": """
+        Amara Voss said: "We came here to fix the quays, not to win an argument."
+        """,
+}
+
+
+def summary_site(tmp_path, summary: str):
+    files = dict(SUMMARY_SITE)
+    files["talks/annotations.yaml"] = textwrap.dedent(files["talks/annotations.yaml"]).replace(
+        "{summary}", summary.replace("\n", "\n  "))
+    return make_content(tmp_path, files)
+
+
+def summary_paragraph(html: str, opening: str) -> str:
+    """The raw markup of the page's summary paragraph: from `opening` to its `</p>`."""
+    start = html.index(opening) + len(opening)
+    return html[start:html.index("</p>", start)]
+
+
+def test_two_paragraph_summary_is_one_paragraph_with_a_line_break(tmp_path):
+    src = summary_site(tmp_path, "The two ministers meet.\n\nThey talk about *fees*.")
+    stderr = build_ok(src, tmp_path / "out")
+    assert "warning" not in stderr, stderr
+    page = (tmp_path / "out" / "briefings" / "talks" / "index.html").read_text(encoding="utf-8")
+    assert "<p>The two ministers meet.<br>They talk about <em>fees</em>.</p>" in page
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    inner = summary_paragraph(index, '<p class="summary">')
+    assert inner == "The two ministers meet.<br>They talk about <em>fees</em>."
+    assert "<p" not in inner  # no paragraph inside the paragraph
+
+
+def test_two_paragraph_summary_keeps_a_space_in_the_plain_text(tmp_path):
+    """The meta description and JSON-LD use the summary as plain text: a line break between two
+    paragraphs must not glue the last word of one to the first of the next."""
+    src = summary_site(tmp_path, "The two ministers meet.\n\nThey talk about *fees*.")
+    build_ok(src, tmp_path / "out")
+    doc = briefing_page(tmp_path / "out", "talks")
+    assert doc.xpath("string(//meta[@name='description']/@content)") == \
+        "The two ministers meet. They talk about fees."
+
+
+def test_summary_with_a_list_and_an_image_warns_and_keeps_the_alt_text(tmp_path, capsys):
+    src = summary_site(tmp_path, "The two ministers meet ![a map of the harbour](map.png) at last.\n\n- fees\n- quays")
+    assert cli.main(["check", "--src", str(src)]) == 0
+    err = capsys.readouterr().err
+    assert err == (
+        f"{src}/talks/annotations.yaml:3:10: warning: the summary is inline Markdown: a list and an image "
+        "shown as plain text\n"
+        "    summary: |\n"
+        "             ^\n"
+        "    hint: keep it to a few sentences; longer material belongs in the article\n")
+    build_ok(src, tmp_path / "out")
+    page = (tmp_path / "out" / "briefings" / "talks" / "index.html").read_text(encoding="utf-8")
+    inner = summary_paragraph(page, "<p>The two ministers meet")
+    assert "a map of the harbour" in inner
+    assert "<img" not in inner and "<li" not in inner and "<ul" not in inner
+
+
+def test_note_with_a_heading_warns_as_a_note(tmp_path, capsys):
+    files = dict(SUMMARY_SITE)
+    files["talks/annotations.yaml"] = files["talks/annotations.yaml"].replace(
+        "{summary}", "The two ministers meet.").replace(
+        "speaker: amara-voss", "speaker: amara-voss\n            note: \"# Heading\\n\\nText.\"")
+    src = make_content(tmp_path, files)
+    assert cli.main(["check", "--src", str(src)]) == 0
+    err = capsys.readouterr().err
+    assert ": warning: the note is inline Markdown: a heading shown as plain text\n" in err, err
+
+
+# --- a long article: the closest passage of a quote that is not there -----------------------------
+
+LONG_VOCABULARY_SEED = 20250709
+
+
+def long_article(rng: random.Random, vocabulary: list[str], weights: list[float],
+                 words: int = 20_000) -> list[str]:
+    """Paragraphs of 120-200 words, about `words` in all."""
+    paragraphs, total = [], 0
+    while total < words:
+        count = rng.randint(120, 200)
+        paragraphs.append(" ".join(rng.choices(vocabulary, weights=weights, k=count)).capitalize() + ".")
+        total += count
+    return paragraphs
+
+
+def check_long_article(tmp_path, capsys, vocabulary, weights, seed):
+    """Write a ~20,000-word article.txt and a 60-word quote of it with its 31st word changed;
+    return (exit status, stderr, the original 60 words)."""
+    rng = random.Random(seed)
+    paragraphs = long_article(rng, vocabulary, weights)
+    assert 20_000 <= sum(len(p.split()) for p in paragraphs) < 20_300
+    index = len(paragraphs) * 2 // 3
+    words = paragraphs[index].rstrip(".").split()
+    start = rng.randrange(1, len(words) - 60)
+    original = words[start:start + 60]
+    quote = list(original)
+    quote[30] = "zeppelin"
+    assert "zeppelin" not in vocabulary
+    files = {
+        "long/annotations.yaml": textwrap.dedent(f"""\
+            title: A long article
+            date: 2025-01-01
+            summary: Long.
+            actors:
+              - id: al-smith
+                name: Al Smith
+            quotes:
+              - text: "{' '.join(quote)}"
+                speaker: al-smith
+            """),
+        "long/article.txt": "Al Smith spoke.\n\n" + "\n\n".join(paragraphs) + "\n",
+    }
+    src = make_content(tmp_path, files)
+    status = cli.main(["check", "--src", str(src)])
+    return status, capsys.readouterr().err, original, 3 + 2 * index
+
+
+def closest_of(stderr: str) -> tuple[int, str]:
+    match = re.search(r'closest passage \(.*/article\.txt:(\d+)\): "(.*)"\n', stderr)
+    assert match, stderr
+    return int(match.group(1)), match.group(2)
+
+
+def test_quote_not_found_in_a_long_article_shows_the_passage_it_came_from(tmp_path, capsys):
+    """About 20,000 words, a 60-word quote with one word changed: the closest passage is the one
+    the quote was copied from (what matters here is the answer; timings are for bench/)."""
+    rng = random.Random(LONG_VOCABULARY_SEED)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "po", "ga", "be"]
+    vocabulary = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(3000)})
+    weights = [1 / (rank + 1) for rank in range(len(vocabulary))]  # a few very common words, many rare
+    status, stderr, original, line = check_long_article(tmp_path, capsys, vocabulary, weights, seed=3)
+    assert status == 1
+    assert ": error: quote 1 is not in the article\n" in stderr
+    found_line, closest = closest_of(stderr)
+    assert found_line == line
+    assert " ".join(original[25:36]) in closest  # the changed word's neighbours, and the article's word
+    assert " ".join(original[:5]) in closest and " ".join(original[-5:]) in closest
+    assert "zeppelin" not in closest
+
+
+def test_quote_not_found_in_a_long_repetitive_article_shows_the_passage_it_came_from(tmp_path, capsys):
+    """The same with the small vocabulary of bench/corpus.py (about 40 words, like an article that
+    keeps to one subject): nearly every window then holds nearly only the quote's words, so a
+    ranking by shared words alone ties everywhere, and the closest passage must still be found."""
+    from bench.corpus import WORDS
+
+    vocabulary = sorted(set(WORDS))
+    status, stderr, original, line = check_long_article(tmp_path, capsys, vocabulary, [1] * len(vocabulary),
+                                                        seed=0)
+    assert status == 1
+    found_line, closest = closest_of(stderr)
+    assert " ".join(original[25:36]) in closest, f"wanted line {line}, got line {found_line}: {closest}"
+    assert found_line == line

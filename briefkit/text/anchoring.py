@@ -88,14 +88,17 @@ def closest_passage(paragraphs: list[Paragraph], parts: tuple[str, ...]) -> str 
     window; only the best few are compared character by character, so long articles stay fast.
     """
     wanted = " ".join(parts).casefold()
-    wanted_words = set(wanted.split())
-    width = max(1, len(wanted.split()))
+    wanted_words = wanted.split()
+    # Word pairs tell passages apart even where a few words recur everywhere.
+    wanted_pairs = set(zip(wanted_words, wanted_words[1:])) or {(w, "") for w in wanted_words}
+    width = max(1, len(wanted_words))
     size = len(wanted)
-    starts: list[tuple[int, int, int, Paragraph]] = []  # (-shared words, order, start, paragraph)
+    starts: list[tuple[int, int, int, Paragraph]] = []  # (-shared pairs, order, start, paragraph)
     for paragraph in paragraphs:
         text = paragraph.folded.text
         words = list(re.finditer(r"\S+", text))
-        hits = [word.group().casefold() in wanted_words for word in words]
+        lowered = [word.group().casefold() for word in words] + [""]
+        hits = [(lowered[i], lowered[i + 1]) in wanted_pairs for i in range(len(words))]
         shared = sum(hits[:width])
         for i, word in enumerate(words):
             starts.append((-shared, len(starts), word.start(), paragraph))

@@ -11,7 +11,7 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import HTML_PLACEHOLDER_RE
+from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
 
 from .anchoring import QuoteResult, QuoteSpec, anchor_quotes
 from .mentions import ActorSpec, mark_mentions
@@ -72,9 +72,8 @@ class Job:
     images: list[str] = field(default_factory=list)
     flattened: list[str] = field(default_factory=list)
 
-    def apply(self, root: etree.Element, stash: list[str] = ()) -> None:
-        if stash:
-            restore_entities(root, stash)
+    def apply(self, root: etree.Element, stash: list[str] | tuple = ()) -> None:
+        restore_entities(root, stash)
         self.make_links_inert(root)
         if not self.is_article:
             self.flattened = flatten_to_phrasing(root)
@@ -135,6 +134,7 @@ def link_passage(spec: QuoteSpec, block: etree.Element, marks: list[etree.Elemen
 
 
 ENTITY_RE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+AMP_ENTITY_RE = re.compile(re.escape(AMP_SUBSTITUTE) + r"(#[0-9]+;|#[xX][0-9a-fA-F]+;|[A-Za-z][A-Za-z0-9]*;)")
 
 
 def restore_entities(root: etree.Element, stash: list[str]) -> None:
@@ -149,7 +149,16 @@ def restore_entities(root: etree.Element, stash: list[str]) -> None:
         for slot in ("text", "tail"):
             value = getattr(element, slot)
             if value and "\x02" in value:
-                setattr(element, slot, HTML_PLACEHOLDER_RE.sub(restore, value))
+                value = HTML_PLACEHOLDER_RE.sub(restore, value)
+                # Autolinked e-mail addresses come as `\x02amp\x03#112;` character references.
+                value = AMP_ENTITY_RE.sub(lambda m: html.unescape("&" + m.group(1)), value)
+                setattr(element, slot, value)
+
+
+def serialise(root: etree.Element) -> str:
+    """Serialise the tree escaping every `&` (Python-Markdown's serialiser keeps `&name;` as it is,
+    which after restore_entities would turn the text `&amp;nbsp;` back into a live entity)."""
+    return etree.tostring(root, encoding="unicode", method="html")
 
 
 BLOCK_NAMES = {"ul": "a list", "ol": "a list", "h1": "a heading", "h2": "a heading", "h3": "a heading",
@@ -241,6 +250,8 @@ class Renderer:
         self._article_md = markdown.Markdown(
             extensions=["tables", "fenced_code", "footnotes", _JobExtension()], output_format="html")
         self._inline_md = markdown.Markdown(extensions=[_JobExtension()], output_format="html")
+        for md in (self._article_md, self._inline_md):
+            md.serializer = serialise
 
     def _convert(self, md: markdown.Markdown, text: str, job: Job) -> str:
         md.reset()
