@@ -291,14 +291,19 @@ def test_media_are_copied_next_to_the_page_and_links_resolve(tmp_path):
 
 
 def test_every_page_has_unique_ids_and_no_script(site):
-    """Fragment links need unique ids; pages work without JavaScript (the only script is data)."""
+    """Fragment links need unique ids; scripts are JSON-LD data or the site's own external files."""
     for path in html_files(site):
         doc = parse_html(path)
         ids = doc.xpath("//@id")
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         assert not duplicates, f"{path.relative_to(site)}: {duplicates}"
-        scripts = doc.xpath("//script")
-        assert all(s.get("type") == "application/ld+json" for s in scripts), path
+        for script in doc.xpath("//script"):
+            if script.get("type") == "application/ld+json":
+                continue
+            src = script.get("src", "")
+            assert src.endswith(".js") and not src.startswith(("http:", "https:", "//")), (path, src)
+            assert not (script.text or "").strip(), f"inline script in {path}"
+            assert (path.parent / src).resolve().is_file(), (path, src)
         assert doc.xpath("/html/@lang") == [SITE_CONFIG["language"]]
 
 

@@ -133,7 +133,8 @@ class PageRenderer:
         outputs.append(self.page("timeline.html", "timeline/index.html", "Timeline"))
         base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
         outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
-        outputs.append(Output("assets/style.css", copy_from=self.folder / "assets" / "style.css"))
+        outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)
+                       for asset in sorted((self.folder / "assets").iterdir()) if asset.is_file())
         outputs.append(Output("feed.xml", feed(site)))
         if site.config.base_url:
             outputs.append(Output("sitemap.xml", sitemap(site, outputs)))
