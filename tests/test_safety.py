@@ -141,6 +141,13 @@ URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "
                   "cite", "srcset", "ping", "manifest", "codebase", "longdesc", "lowsrc", "dynsrc"}
 FORBIDDEN_TAGS = {"iframe", "object", "embed", "frame", "frameset", "applet", "base", "svg", "math"}
 BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+# The site's own script files (the article popovers, the search UI), loaded by relative URL.
+OWN_SCRIPT = re.compile(r"(\.\./)*(assets|pagefind)/[A-Za-z0-9._-]+\.js")
+
+
+def own_script(attrs: dict, body: str) -> bool:
+    """An external script of the site itself, with no inline code."""
+    return not body.strip() and bool(OWN_SCRIPT.fullmatch(attrs.get("src") or ""))
 
 
 def dangerous_url(value: str) -> bool:
@@ -198,7 +205,7 @@ def html_problems(markup: str, where: str, *, page: bool) -> list[str]:
             if tag == "meta" and name == "http-equiv" and (value or "").lower() == "refresh":
                 problems.append(f"{where}: <meta http-equiv=refresh>")
     for attrs, body in tokens.scripts:
-        if not page or attrs.get("type") != "application/ld+json":
+        if not page or (attrs.get("type") != "application/ld+json" and not own_script(attrs, body)):
             problems.append(f"{where}: <script {attrs}> {body[:80]!r}")
     json_blocks = [body for attrs, body in tokens.scripts if attrs.get("type") == "application/ld+json"]
     if len(json_blocks) > 1:
@@ -220,7 +227,8 @@ def html_problems(markup: str, where: str, *, page: bool) -> list[str]:
                 continue
             if element.tag in FORBIDDEN_TAGS:
                 problems.append(f"{where}: lxml <{element.tag}>")
-            if element.tag == "script" and element.get("type") != "application/ld+json":
+            if element.tag == "script" and element.get("type") != "application/ld+json" \
+                    and not (page and own_script(dict(element.attrib), element.text or "")):
                 problems.append(f"{where}: lxml <script>")
             for name, value in element.attrib.items():
                 if name.lower().startswith("on"):
@@ -228,9 +236,9 @@ def html_problems(markup: str, where: str, *, page: bool) -> list[str]:
                 if name.lower() in URL_ATTRIBUTES and dangerous_url(value):
                     problems.append(f"{where}: lxml <{element.tag} {name}={value!r}>")
         if page:
-            scripts = tree.xpath("//script")
-            if len(scripts) > 1:
-                problems.append(f"{where}: lxml sees {len(scripts)} script elements")
+            data = tree.xpath("//script[@type='application/ld+json']")
+            if len(data) > 1:
+                problems.append(f"{where}: lxml sees {len(data)} JSON-LD blocks")
     return problems
 
 
