@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The browser tests' npm tools (Lighthouse, the Nu HTML checker), pinned in package-lock.json.
+NPM_STAMP := node_modules/.briefkit-installed
 
-.PHONY: site test check clean bench serve
+.PHONY: site test check clean bench serve npm-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Briefkit needs Python 3.11 or newer (set PYTHON=...)")'
@@ -24,11 +26,25 @@ serve: site
 check: $(STAMP)
 	$(BIN)/python build.py check
 
-test: $(STAMP)
+# `npm ci` runs again whenever package.json or package-lock.json changes. Install scripts are
+# not run: vnu-jar's only downloads a Java runtime, and the tests use the system's `java`.
+# Without npm, locally, the Lighthouse and Nu checker tests skip; with CI set, they fail.
+$(NPM_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NPM_STAMP); \
+	elif [ -n "$$CI" ] && [ "$$CI" != false ] && [ "$$CI" != 0 ]; then \
+	  echo "make: npm not found; the browser tests need it (see .ci/run)" >&2; exit 1; \
+	else \
+	  echo "make: npm not found: the Lighthouse and Nu HTML checker tests will be skipped" >&2; \
+	fi
+
+npm-deps: $(NPM_STAMP)
+
+test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf site .site.tmp-* .site.old-* $(VENV) .pytest_cache
+	rm -rf site .site.tmp-* .site.old-* $(VENV) .pytest_cache node_modules
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
