@@ -9,6 +9,7 @@ from pathlib import Path
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
 from .render import render_site
+from .search import SearchIndexError, write_index
 from .validation import Options, build_model
 from .writer import check_output_folder, write_site
 
@@ -59,11 +60,25 @@ def build(options: BuildOptions) -> BuildReport:
     if options.write:
         outputs = render_site(site)
         lap("render")
+        search_time = 0.0
+
+        def index(folder: Path) -> int:
+            """The search index, written into the new site before it replaces the old one."""
+            nonlocal search_time
+            started = time.perf_counter()
+            count = write_index(site, folder)
+            search_time = time.perf_counter() - started
+            return count
+
         try:
-            files = write_site(outputs, options.out)
+            files = write_site(outputs, options.out, finish=index)
+        except SearchIndexError as exc:
+            raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
         except OSError as exc:
             raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
                              + (f" ({exc.filename})" if exc.filename else "")) from exc
         lap("write")
+        stages["write"] -= search_time
+        stages["search"] = search_time
     return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                        files, stages)

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from .diagnostics import UsageError
 
@@ -68,8 +69,13 @@ def remove_leftovers(out: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_site(outputs: list[Output], out: Path) -> int:
-    """Write every output into a fresh folder, then swap it with `out`; returns files written."""
+def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None = None) -> int:
+    """Write every output into a fresh folder, then swap it with `out`; returns files written.
+
+    `finish(folder)`, when given, runs on the complete temporary folder before the swap (the
+    search index is written there) and returns how many files it added; if it raises, the
+    temporary folder is removed and `out` stays as it was.
+    """
     seen: set[str] = set()
     for output in outputs:
         parts = PurePosixPath(output.path).parts
@@ -91,6 +97,7 @@ def write_site(outputs: list[Output], out: Path) -> int:
                 shutil.copyfile(output.copy_from, target)
             else:
                 target.write_bytes(output.data or b"")
+        added = finish(tmp) if finish is not None else 0
         (tmp / MARKER).write_bytes(MARKER_TEXT)
         if out.exists():
             if _exchange(tmp, out):
@@ -105,4 +112,4 @@ def write_site(outputs: list[Output], out: Path) -> int:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return len(outputs)
+    return len(outputs) + added

@@ -131,6 +131,8 @@ class PageRenderer:
             outputs.append(self.page("tag.html", urls.tag_page(tag), f"Tag: {tag}", tag=tag,
                                      briefings=site.briefings_by_tag[tag]))
         outputs.append(self.page("timeline.html", "timeline/index.html", "Timeline"))
+        outputs.append(self.page("search.html", "search/index.html", "Search",
+                                 description=f"Search {site.config.title}: briefings, quotes and actors"))
         base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
         outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
         outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)

@@ -1,0 +1,402 @@
+"""Search: the Pagefind records built from the model, the bundle written into the site, its
+determinism, and the search page and header box (the browser side is test_search_browser.py)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from briefkit import search
+from briefkit.diagnostics import Report
+from briefkit.loader import load_content
+from briefkit.search import Record, SearchIndexError, canonical_bundle, cbor_decode, cbor_encode, pagefind_hash
+from briefkit.validation import Options, build_model
+from briefkit.writer import Output, write_site
+from conftest import EXAMPLE, build_ok, build_site, make_content, parse_html, simple_briefing, snapshot
+
+# A small site: two briefings in two years, one quote with an id and a recipient, one with
+# neither, and a registry actor with a description and aliases.
+FIXTURE = {
+    "site.yaml": "title: Search tests\nlanguage: en\n",
+    "actors.yaml": """
+        ada-lovelace:
+          name: Ada Lovelace
+          kind: person
+          description: Mathematician and writer
+          aliases: [Lovelace, Countess of Lovelace]
+        """,
+    "engine/annotations.yaml": """
+        title: The engine weaves patterns
+        date: 2024-11-05
+        summary: Lovelace explains *the engine*.
+        tags: [science, computing]
+        actors:
+          - id: ada-lovelace
+            role: Author of the notes
+          - id: charles-babbage
+            name: Charles Babbage
+            kind: person
+        quotes:
+          - id: weaves
+            text: The engine weaves algebraic patterns
+            speaker: ada-lovelace
+            to: charles-babbage
+          - text: I am not a machine
+            speaker: charles-babbage
+        """,
+    "engine/article.txt": """
+        Ada Lovelace wrote to Charles Babbage.
+
+        "The engine weaves algebraic patterns," Lovelace said.
+
+        "I am not a machine," Charles Babbage replied.
+        """,
+}
+FIXTURE.update(simple_briefing("society", title="The society meets", date="2025-03-01", tags="science"))
+
+
+def model(src: Path):
+    report = Report()
+    site = build_model(load_content(src, "content", report), Options(None, False), report)
+    assert not report.errors, report.sorted()
+    return site
+
+
+@pytest.fixture(scope="module")
+def fixture_site(tmp_path_factory):
+    return model(make_content(tmp_path_factory.mktemp("search"), FIXTURE))
+
+
+@pytest.fixture(scope="module")
+def fixture_records(fixture_site) -> dict[str, Record]:
+    records = search.records(fixture_site)
+    urls = [r.url for r in records]
+    assert len(urls) == len(set(urls)), urls
+    return {r.url: r for r in records}
+
+
+# --- the records --------------------------------------------------------------------------------
+
+
+def test_one_record_per_briefing_quote_and_actor_in_a_stable_order(fixture_site, fixture_records):
+    assert list(fixture_records) == [
+        "briefings/society/index.html",          # briefings, newest first
+        "briefings/engine/index.html",
+        "briefings/society/index.html#quote-1",  # then each briefing's quotes
+        "briefings/engine/index.html#quote-weaves",
+        "briefings/engine/index.html#quote-2",
+        "actors/ada-lovelace/index.html",        # then the actors, by name
+        "actors/analytical-society/index.html",
+        "actors/charles-babbage/index.html",
+    ]
+    assert search.records(fixture_site) == search.records(fixture_site)
+
+
+def test_briefing_record(fixture_records):
+    record = fixture_records["briefings/engine/index.html"]
+    assert record.meta == {"title": "The engine weaves patterns", "about": "5 November 2024"}
+    assert record.content.startswith("Lovelace explains the engine. Ada Lovelace wrote to Charles Babbage.")
+    assert "I am not a machine" in record.content
+    assert record.filters == {"type": ("Briefing",), "actor": ("Ada Lovelace", "Charles Babbage"),
+                              "tag": ("science", "computing"), "year": ("2024",)}
+
+
+def test_quote_record_opens_the_briefing_at_its_card(fixture_records):
+    record = fixture_records["briefings/engine/index.html#quote-weaves"]
+    assert record.meta == {"title": "\u201cThe engine weaves algebraic patterns\u201d",
+                           "about": "Ada Lovelace to Charles Babbage, 5 November 2024"}
+    assert record.content == "\u201cThe engine weaves algebraic patterns\u201d Ada Lovelace to Charles Babbage"
+    assert record.filters == {"type": ("Quote",), "speaker": ("Ada Lovelace",),
+                              "actor": ("Ada Lovelace", "Charles Babbage"),
+                              "tag": ("science", "computing"), "year": ("2024",)}
+    # Without an id the anchor is the quote's position; without `to` only the speaker is an actor.
+    unnamed = fixture_records["briefings/engine/index.html#quote-2"]
+    assert unnamed.filters["speaker"] == unnamed.filters["actor"] == ("Charles Babbage",)
+    assert unnamed.meta["about"] == "Charles Babbage, 5 November 2024"
+
+
+def test_quote_anchors_are_the_card_ids_of_the_built_pages(tmp_path):
+    src = make_content(tmp_path, FIXTURE)
+    out = tmp_path / "out"
+    build_ok(src, out)
+    for record in search.records(model(src)):
+        page, _, anchor = record.url.partition("#")
+        assert (out / page).is_file(), record.url
+        if anchor:
+            assert parse_html(out / page).xpath(f"//li[@class='quote-card'][@id='{anchor}']"), record.url
+
+
+def test_actor_record(fixture_records):
+    record = fixture_records["actors/ada-lovelace/index.html"]
+    assert record.meta == {"title": "Ada Lovelace", "about": "person \u00b7 Mathematician and writer"}
+    assert record.content == "Ada Lovelace. Mathematician and writer. Lovelace. Countess of Lovelace"
+    # Tags and years of the briefings the actor is in; no speaker filter on actors.
+    assert record.filters == {"type": ("Actor",), "actor": ("Ada Lovelace",),
+                              "tag": ("computing", "science"), "year": ("2024", "2025")}
+    assert "about" in fixture_records["actors/charles-babbage/index.html"].meta
+
+
+def test_filters_come_in_a_fixed_order_and_only_speakers_are_quotes(fixture_records):
+    for record in fixture_records.values():
+        assert list(record.filters) == [f for f in search.FILTERS if f in record.filters], record.url
+        assert all(record.filters.values()), record.url
+        assert ("speaker" in record.filters) == ("#quote-" in record.url), record.url
+
+
+def test_metadata_holds_no_record_type_words(fixture_records):
+    """Pagefind 1.5 indexes metadata values: a type word there would match every record of the type."""
+    for record in fixture_records.values():
+        assert set(record.meta) == {"title", "about"}
+        words = " ".join(record.meta.values()).lower()
+        for word in ("quote", "briefing", "actor"):
+            assert word not in words, record.url
+
+
+def test_article_text_skips_briefkits_link_marks_and_separates_blocks():
+    html = ('<p>First <mark class="quote"><a href="#quote-1">words</a></mark>'
+            '<a href="#quote-1" class="quote-ref" aria-label="Quote 1">\u2197</a>.</p><p>Second'
+            '<sup id="fnref:1"><a class="footnote-ref" href="#fn:1">1</a></sup> &amp; more</p>'
+            '<div class="footnote"><ol><li><p>Note.<a class="footnote-backref" href="#fnref:1">\u21a9</a></p></li></ol></div>')
+    assert search.article_text(html) == "First words. Second & more Note."
+
+
+def test_shorten_cuts_at_a_word():
+    assert search.shorten("short") == "short"
+    assert search.shorten("one two three four", 12) == "one two\u2026"
+
+
+# --- the bundle ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("example") / "site"
+    build_ok(EXAMPLE, out)
+    return out
+
+
+def bundle_files(site: Path) -> dict[str, bytes]:
+    folder = site / "pagefind"
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def unpack(data: bytes):
+    body = gzip.decompress(data)
+    assert body.startswith(search.SIGNATURE)
+    return body[len(search.SIGNATURE):]
+
+
+def test_the_bundle_has_the_component_ui_and_the_index(example):
+    files = bundle_files(example)
+    for name in ("pagefind.js", "pagefind-worker.js", "pagefind-component-ui.js", "pagefind-component-ui.css",
+                 "pagefind-entry.json", "wasm.en.pagefind"):
+        assert name in files, name
+    entry = json.loads(files["pagefind-entry.json"])
+    assert entry["version"] == "1.5.2"
+    assert list(entry["languages"]) == ["en"]
+    assert f"pagefind.{entry['languages']['en']['hash']}.pf_meta" in files
+    assert any(name.startswith("filter/") for name in files)
+    assert any(name.startswith("index/") for name in files)
+    assert (example / "search" / "index.html").is_file()
+
+
+def test_every_record_is_in_the_bundle_and_points_at_a_page(example):
+    fragments = [json.loads(unpack(data)) for name, data in bundle_files(example).items()
+                 if name.startswith("fragment/")]
+    entry = json.loads(bundle_files(example)["pagefind-entry.json"])
+    assert len(fragments) == entry["languages"]["en"]["page_count"]
+    urls = {f["url"] for f in fragments}
+    quotes = [u for u in urls if "#quote-" in u]
+    assert len(quotes) == 16 and any(u.endswith("#quote-bomb-moscow") for u in quotes)
+    assert any(u.startswith("actors/") for u in urls)
+    for url in urls:
+        page, _, anchor = url.partition("#")
+        assert not url.startswith("/") and (example / page).is_file(), url
+        if anchor:
+            assert parse_html(example / page).xpath(f"//*[@id='{anchor}']"), url
+
+
+def test_pagefind_hash_is_the_one_pagefind_names_its_files_by(example):
+    checked = 0
+    for name, data in bundle_files(example).items():
+        if name.startswith(("fragment/", "index/", "filter/")):
+            stem = name.split("/")[1].split(".")[0]
+            assert stem == "en_" + pagefind_hash(unpack(data))[:7], name
+            checked += 1
+    assert checked > 10
+
+
+def test_cbor_round_trip():
+    for value in (0, 23, 24, 255, 256, 65536, 2**40, -1, -25, -1000, "", "é\u201c", [], [1, ["a", [2, -3]]],
+                  True, False, None, b"\x00\xff"):
+        assert cbor_decode(cbor_encode(value)) == value
+    assert cbor_encode([1, "ab"]) == b"\x82\x01\x62ab"
+
+
+def shuffled_like_another_run(files: dict[str, bytes], seed: int) -> dict[str, bytes]:
+    """The bundle as another Pagefind run may write it: filters and filter values in another
+    (hash-map) order, so other filter file names, meta file name and entry."""
+    rng = random.Random(seed)
+    out = dict(files)
+    entry_text = files["pagefind-entry.json"].decode()
+    entry = json.loads(entry_text)
+    old_meta = entry["languages"]["en"]["hash"]
+    meta = cbor_decode(unpack(files[f"pagefind.{old_meta}.pf_meta"]))
+    filters = []
+    for name, old_hash in meta[3]:
+        index = cbor_decode(unpack(out.pop(f"filter/{old_hash}.pf_filter")))
+        rng.shuffle(index[1])
+        body = cbor_encode(index)
+        new_hash = "en_" + pagefind_hash(body)[:7]
+        out[f"filter/{new_hash}.pf_filter"] = gzip.compress(search.SIGNATURE + body)
+        filters.append([name, new_hash])
+    rng.shuffle(filters)
+    meta[3] = filters
+    body = cbor_encode(meta)
+    new_meta = "en_" + pagefind_hash(body)[:10]
+    del out[f"pagefind.{old_meta}.pf_meta"]
+    out[f"pagefind.{new_meta}.pf_meta"] = gzip.compress(search.SIGNATURE + body)
+    out["pagefind-entry.json"] = entry_text.replace(old_meta, new_meta).encode()
+    return out
+
+
+def test_canonical_bundle_does_not_depend_on_pagefinds_hash_map_order(example):
+    files = bundle_files(example)
+    assert canonical_bundle(files) == files  # the build wrote it canonical
+    for seed in range(5):
+        other = shuffled_like_another_run(files, seed)
+        assert other != files
+        assert canonical_bundle(other) == files
+
+
+def test_canonical_bundle_lists_filters_in_order_and_values_alphabetically(example):
+    files = bundle_files(example)
+    entry = json.loads(files["pagefind-entry.json"])
+    meta = cbor_decode(unpack(files[f"pagefind.{entry['languages']['en']['hash']}.pf_meta"]))
+    assert [name for name, _ in meta[3]] == list(search.FILTERS)
+    for name, hash_ in meta[3]:
+        index = cbor_decode(unpack(files[f"filter/{hash_}.pf_filter"]))
+        values = [value for value, _pages in index[1]]
+        assert index[0] == name and values == sorted(values) and values
+    speakers = cbor_decode(unpack(files[f"filter/{dict(meta[3])['speaker']}.pf_filter"]))
+    assert "Donald Trump" in [value for value, _ in speakers[1]]
+
+
+def test_canonical_bundle_leaves_a_bundle_it_does_not_know_alone():
+    odd = {"pagefind-entry.json": b'{"languages": {"en": {"hash": "en_missing"}}}', "x.js": b"x"}
+    assert canonical_bundle(odd) == odd
+    assert canonical_bundle({"pagefind.js": b""}) == {"pagefind.js": b""}
+
+
+# --- the build --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pagefind", ["missing", "exits at once", "talks nonsense"])
+def test_a_failing_index_leaves_the_previous_site_untouched(tmp_path, monkeypatch, pagefind):
+    src = make_content(tmp_path, FIXTURE)
+    out = tmp_path / "out"
+    build_ok(src, out)
+    before = snapshot(out)
+    fake = tmp_path / "bin" / "pagefind"
+    if pagefind != "missing":
+        fake.parent.mkdir()
+        fake.write_text("#!/bin/sh\n" + ("exit 3\n" if pagefind == "exits at once" else "echo nonsense,\n"))
+        fake.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+    (src / "engine" / "annotations.yaml").write_text(
+        (src / "engine" / "annotations.yaml").read_text().replace("weaves patterns", "weaves"))
+    code, stdout, stderr = build_site(src, out)
+    assert code == 2, stderr
+    assert "cannot build the search index" in stderr and "left as it was" in stderr
+    assert "Traceback" not in stderr
+    assert snapshot(out) == before
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no temporary folder left
+
+
+def test_write_site_runs_finish_in_the_new_folder_before_the_swap(tmp_path):
+    out = tmp_path / "site"
+    write_site([Output("index.html", b"old")], out)
+    seen = []
+
+    def finish(folder: Path) -> int:
+        seen.append((folder != out, (folder / "index.html").read_bytes(), out.joinpath("index.html").read_bytes()))
+        (folder / "pagefind").mkdir()
+        (folder / "pagefind" / "a.js").write_bytes(b"a")
+        return 1
+
+    assert write_site([Output("index.html", b"new")], out, finish=finish) == 2
+    assert seen == [(True, b"new", b"old")]
+    assert (out / "pagefind" / "a.js").read_bytes() == b"a"
+
+    def fail(folder: Path) -> int:
+        raise SearchIndexError("no")
+
+    before = snapshot(out)
+    with pytest.raises(SearchIndexError):
+        write_site([Output("index.html", b"newer")], out, finish=fail)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_builds_report_the_search_stage(tmp_path):
+    code, stdout, stderr = build_site(make_content(tmp_path, FIXTURE), tmp_path / "out")
+    assert code == 0, stderr
+    assert ", search " in stdout
+
+
+# --- the search page and the header box ----------------------------------------------------------
+
+
+def test_search_page_uses_the_component_ui_with_relative_links(example):
+    doc = parse_html(example / "search" / "index.html")
+    scripts = [s.get("src") for s in doc.xpath("//script[@src]")]
+    assert "../pagefind/pagefind-component-ui.js" in scripts
+    assert "../assets/search.js" in scripts
+    assert scripts.index("../assets/search.js") < scripts.index("../pagefind/pagefind-component-ui.js")
+    styles = [link.get("href") for link in doc.xpath("//link[@rel='stylesheet']")]
+    assert "../pagefind/pagefind-component-ui.css" in styles and "../assets/search.css" in styles
+    for element in ("pagefind-input", "pagefind-results", "pagefind-filter-pane", "pagefind-summary"):
+        assert len(doc.xpath(f"//main//{element}")) == 1, element
+    for path in scripts + styles:
+        assert not path.startswith(("/", "http:", "https:")), path
+        assert (example / "search" / path).resolve().is_file(), path
+
+
+def test_search_page_without_javascript_says_so_and_links_to_the_indexes(example):
+    page = (example / "search" / "index.html").read_text(encoding="utf-8")
+    start, end = page.index("<noscript>"), page.index("</noscript>")
+    fallback = lxml.html.fragment_fromstring(page[start + len("<noscript>"):end], create_parent="div")
+    assert "JavaScript" in fallback.text_content()
+    links = fallback.xpath(".//a/@href")
+    assert "../tags/index.html" in links and "../actors/index.html" in links
+
+
+def test_every_page_has_the_header_box_leading_to_the_search_page(example):
+    pages = sorted(example.rglob("*.html"))
+    assert len(pages) > 20
+    for path in pages:
+        if path.name == "404.html":
+            continue  # linked from the site root, as the 404 page is served at any depth
+        page = path.relative_to(example).as_posix()
+        forms = parse_html(path).xpath("//header//form[@role='search']")
+        assert len(forms) == 1, page
+        form = forms[0]
+        assert form.get("method") == "get"
+        assert (path.parent / form.get("action")).resolve() == (example / "search" / "index.html").resolve(), page
+        assert form.xpath(".//input[@name='q'][@type='search']") and form.xpath(".//label[@for]"), page
+
+
+def test_no_page_but_the_search_page_loads_pagefind(example):
+    for path in sorted(example.rglob("*.html")):
+        doc = parse_html(path)
+        loads = doc.xpath("//script/@src | //link/@href")
+        uses = [u for u in loads if "pagefind/" in u]
+        if path.relative_to(example).as_posix() == "search/index.html":
+            assert uses
+        else:
+            assert not uses, path

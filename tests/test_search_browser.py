@@ -1,0 +1,252 @@
+"""Search in a real browser: Debian's Chromium (/usr/bin/chromium) driven by Playwright, against
+the example site served over HTTP on 127.0.0.1 from a sub-path (/mount/site/), as a host would.
+
+Locally the tests skip when /usr/bin/chromium (or $BRIEFKIT_CHROMIUM) is missing; with CI set
+they fail instead.
+
+The browser lives in a thread of its own: Playwright's sync API refuses to start in a thread
+where another sync Playwright (another test module's session fixture) is running.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import EXAMPLE, build_ok
+
+CHROMIUM = Path(os.environ.get("BRIEFKIT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+MOUNT = "mount/site/"  # the site is served from this sub-path
+TIMEOUT_MS = 15_000
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """`chromium(fn, *args)` runs `fn(browser, *args)` in the browser's thread and returns its result."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM} (Debian package `chromium`)"
+        if in_ci():
+            pytest.fail(message + "; CI is set, so this fails instead of skipping", pytrace=False)
+        pytest.skip(message)
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-browser")
+    state: dict = {}
+
+    def start():
+        from playwright.sync_api import sync_playwright
+
+        state["playwright"] = sync_playwright().start()
+        state["browser"] = state["playwright"].chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+    def stop():
+        state["browser"].close()
+        state["playwright"].stop()
+
+    thread.submit(start).result(timeout=60)
+    try:
+        yield lambda fn, *args: thread.submit(fn, state["browser"], *args).result(timeout=120)
+    finally:
+        thread.submit(stop).result(timeout=60)
+        thread.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@dataclass(frozen=True)
+class Served:
+    root: Path  # the built site
+    url: str    # where it is served: http://127.0.0.1:<port>/mount/site/
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The example site, built once, served on 127.0.0.1 (a free port) from a sub-path."""
+    top = tmp_path_factory.mktemp("served")
+    site = top / MOUNT
+    build_ok(EXAMPLE, site)
+    handler = functools.partial(QuietHandler, directory=str(top))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="search-site", daemon=True)
+    thread.start()
+    try:
+        yield Served(site, f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def open_page(browser, **options):
+    """A page in a new context that records every request, and refuses any to another host.
+
+    The viewport is tall: results load their data only once scrolled into view."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 4000}, **options})
+    context.set_default_timeout(TIMEOUT_MS)
+    requests: list[str] = []
+    errors: list[str] = []
+
+    def route(route):
+        url = route.request.url
+        requests.append(url)
+        if urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname != "127.0.0.1":
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return context, page, requests, errors
+
+
+def results(page) -> list[dict]:
+    """The results shown: link, title and the line about each."""
+    return page.eval_on_selector_all(
+        "pagefind-results .pf-result",
+        """items => items.map(item => ({
+            href: item.querySelector('a.pf-result-link')?.getAttribute('href') || '',
+            title: item.querySelector('a.pf-result-link')?.textContent || '',
+            type: item.querySelector('.search-result-type')?.textContent.trim() || '',
+            about: item.querySelector('.search-result-about')?.textContent || '',
+        }))""")
+
+
+def wait_for_results(page, condition: str = "n > 0") -> list[dict]:
+    """Wait until the shown results (all loaded, none a placeholder) satisfy `condition` on n."""
+    page.wait_for_function(
+        """condition => {
+            const items = document.querySelectorAll('pagefind-results .pf-result');
+            const loaded = document.querySelectorAll('pagefind-results .pf-result a.pf-result-link');
+            const n = items.length;
+            return n === loaded.length && eval(condition);
+        }""", arg=condition)
+    return results(page)
+
+
+def only_local(requests: list[str]) -> list[str]:
+    return [url for url in requests
+            if urlsplit(url).scheme in ("http", "https") and urlsplit(url).hostname != "127.0.0.1"]
+
+
+def test_typing_a_word_from_a_quote_finds_the_quote_and_opens_the_briefing_there(chromium, served):
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        page.goto(served.url + "search/index.html")
+        field = page.locator("pagefind-input input")
+        field.click()
+        field.press_sequentially("choice", delay=40)  # "... I have no choice." (Donald Trump)
+        found = wait_for_results(page)
+        print(f"'choice': {len(found)} results: {[r['href'].split('/', 3)[-1] for r in found]}")
+        quotes = [r for r in found if "#quote-" in r["href"]]
+        assert quotes, found
+        hit = next(r for r in quotes if r["href"].endswith("#quote-bomb-moscow"))
+        assert hit["type"] == "Quote" and "no choice" in hit["title"] and hit["about"].startswith("Donald Trump")
+        # Links are absolute paths under the sub-path the site is served from.
+        assert hit["href"] == f"/{MOUNT}briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow"
+        assert "q=choice" in page.url  # the query is kept in the address
+        page.locator(f"pagefind-results a[href$='#quote-bomb-moscow']").click()
+        page.wait_for_url("**/briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow")
+        target = page.evaluate("document.querySelector(':target')?.id")
+        assert target == "quote-bomb-moscow"
+        assert not errors, errors
+        assert not only_local(requests), only_local(requests)
+        context.close()
+
+    chromium(run)
+
+
+def test_filtering_by_speaker_narrows_the_results(chromium, served):
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        page.goto(served.url + "search/index.html?q=Trump")
+        before = wait_for_results(page, "n > 3")
+        assert {r["type"] for r in before} >= {"Briefing", "Quote", "Actor"}, before
+        page.locator("pagefind-filter-pane details[data-filter-name='speaker'] > summary").click()
+        page.locator("pagefind-filter-pane details[data-filter-name='speaker'] label",
+                     has=page.locator("input[value='Donald Trump']")).click()
+        after = wait_for_results(page, f"n > 0 && n < {len(before)}")
+        assert all(r["type"] == "Quote" and "#quote-" in r["href"] for r in after), after
+        assert all(r["about"].startswith("Donald Trump") for r in after), after
+        assert {r["href"] for r in after} < {r["href"] for r in before}
+        print(f"'Trump': {len(before)} results; speaker Donald Trump: {len(after)}")
+        assert not errors, errors
+        context.close()
+
+    chromium(run)
+
+
+def test_the_header_box_leads_to_the_search_page_with_results(chromium, served):
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        page.goto(served.url + "briefings/veloria-karsk-harbour-talks/index.html")
+        page.locator("header form[role='search'] input[name='q']").fill("harbour")
+        page.locator("header form[role='search'] input[name='q']").press("Enter")
+        page.wait_for_url("**/search/index.html?q=harbour")
+        assert page.locator("pagefind-input input").input_value() == "harbour"
+        found = wait_for_results(page)
+        assert any("veloria" in r["href"] for r in found), found
+        assert not errors, errors
+        context.close()
+
+    chromium(run)
+
+
+def test_a_briefing_page_loads_no_search_assets(chromium, served):
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        page.goto(served.url + "briefings/trump-putin-bomb-moscow/index.html", wait_until="networkidle")
+        assert not [url for url in requests if "/pagefind/" in url or url.endswith("/search.js")], requests
+        context.close()
+
+    chromium(run)
+
+
+def test_without_javascript_the_search_page_says_so_and_links_to_the_indexes(chromium, served):
+    def run(browser):
+        context, page, requests, errors = open_page(browser, java_script_enabled=False)
+        page.goto(served.url + "search/index.html?q=Moscow")
+        notice = page.locator("main p.search-notice", has_text="needs JavaScript")
+        assert notice.is_visible()
+        notice.get_by_role("link", name="actors").click()
+        page.wait_for_url("**/actors/index.html")
+        context.close()
+
+    chromium(run)
+
+
+def test_opened_from_files_the_search_page_says_it_needs_a_server(chromium, served):
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        page.goto((served.root / "search" / "index.html").as_uri())
+        page.locator("#search-needs-server").wait_for(state="visible")
+        context.close()
+
+    chromium(run)
+
+
+def test_the_search_page_with_results_fits_a_phone(chromium, served):
+    def run(browser):
+        context, page, requests, errors = open_page(browser, viewport={"width": 375, "height": 2000})
+        page.goto(served.url + "search/index.html?q=harbour")
+        wait_for_results(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        context.close()
+
+    chromium(run)
