@@ -164,9 +164,9 @@ def built_site(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(built_site) -> Site:
-    """The built example served over HTTP on 127.0.0.1 (a free port) for the whole session."""
+    """The built example served over HTTP on 127.0.0.1 (a free port) while tests/browser runs."""
     handler = functools.partial(_Handler, directory=str(built_site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     server.daemon_threads = True
@@ -180,7 +180,7 @@ def site(built_site) -> Site:
         thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright_instance():
     need_chromium()
     from playwright.sync_api import sync_playwright
@@ -189,9 +189,12 @@ def playwright_instance():
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_instance):
-    """Debian's Chromium, headless, launched once per session (never a downloaded browser)."""
+    """Debian's Chromium, headless, launched once for tests/browser (never a downloaded browser).
+
+    Package-scoped, so the sync Playwright stops when tests/browser is done: another sync
+    Playwright cannot start in the same thread while one runs."""
     browser = playwright_instance.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     try:
         yield browser
