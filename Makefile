@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The browser tests' npm tools (Lighthouse, the Nu HTML checker), pinned in package-lock.json.
 NPM_STAMP := node_modules/.briefkit-installed
 
-.PHONY: site test check clean bench serve npm-deps
+.PHONY: site test check clean bench serve npm-deps screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Briefkit needs Python 3.11 or newer (set PYTHON=...)")'
@@ -45,6 +45,9 @@ test: $(STAMP) $(NPM_STAMP)
 
 clean:
 	rm -rf site .site.tmp-* .site.old-* $(VENV) .pytest_cache node_modules
+
+screenshots: site
+	$(BIN)/python tools/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
