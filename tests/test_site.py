@@ -537,3 +537,30 @@ def test_feed_entries_have_html_content_and_no_summary(site):
         assert len(contents) == 1, lxml.etree.tostring(entry)
         assert contents[0].get("type") == "html"
         assert (contents[0].text or "").strip(), "empty content"
+
+
+# --- page weight and local assets ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_briefing_page_with_its_css_and_js_is_at_most_60_kb(site, slug):
+    """Issue 3: HTML + CSS + JS of a briefing page (not the search index) stays under 60 KB."""
+    page = site / "briefings" / slug / "index.html"
+    doc = parse_html(page)
+    assets = doc.xpath("//link[@rel='stylesheet']/@href") + doc.xpath("//script/@src")
+    total = page.stat().st_size + sum((page.parent / href).resolve().stat().st_size for href in assets)
+    assert assets, "the page loads no stylesheet?"
+    assert total <= 60 * 1024, f"{slug}: {total} bytes ({assets})"
+
+
+def test_every_asset_is_local(site):
+    """No fonts, scripts, styles or images from other hosts."""
+    for path in html_files(site):
+        doc = parse_html(path)
+        loaded = (doc.xpath("//link[not(@rel='canonical') and not(@rel='alternate')]/@href")
+                  + doc.xpath("//script/@src") + doc.xpath("//img/@src"))
+        remote = [url for url in loaded if url.startswith(("http:", "https:", "//"))]
+        assert not remote, f"{path.relative_to(site)} loads {remote}"
+    for css in site.rglob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        assert "@import" not in text and "url(http" not in text and "url(//" not in text, css
