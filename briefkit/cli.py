@@ -11,28 +11,49 @@ from .diagnostics import BriefkitError, ContentError, Diagnostic
 from .pipeline import BuildOptions, build
 from .schema import is_http_url
 
-COMMANDS = ("build", "check")
+COMMANDS = ("build", "check", "serve", "new")
+FORMATS = ("text", "json", "github")
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="briefkit", description="Build a static site of annotated briefings.")
     main.add_argument("--version", action="version", version=f"briefkit {__version__}")
-    commands = main.add_subparsers(dest="command", metavar="{build,check}")
+    commands = main.add_subparsers(dest="command", metavar="{build,check,serve,new}")
     for name, help_text in (("build", "check the content and build the site (the default)"),
-                            ("check", "check the content without writing anything")):
+                            ("check", "check the content without writing anything"),
+                            ("serve", "build, serve on 127.0.0.1 and rebuild on every change")):
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("--src", default="briefings", metavar="DIR", help="content folder (default: briefings)")
         sub.add_argument("--strict", action="store_true", help="treat warnings as errors")
         sub.add_argument("--drafts", action="store_true", help="include briefings marked draft: true")
-        if name == "build":
+        if name in ("build", "serve"):
             sub.add_argument("--out", default="site", metavar="DIR", help="output folder (default: site)")
+        if name == "build":
             sub.add_argument("--base-url", metavar="URL", help="absolute URL the site is served from")
+        if name == "check":
+            sub.add_argument("--format", choices=FORMATS, default="text",
+                             help="text (default), json (one object a line) or github (Actions annotations)")
+        if name == "serve":
+            sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+            sub.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    new = commands.add_parser("new", help="create a briefing folder, pre-filled from its article",
+                              description="create a briefing folder, pre-filled from its article")
+    new.add_argument("slug", metavar="SLUG", help="the new briefing's folder name")
+    new.add_argument("--article", metavar="FILE", help="the article (.txt or .md) to start from")
+    new.add_argument("--date", metavar="YYYY-MM-DD", help="the briefing's date (default: today)")
+    new.add_argument("--src", default="briefings", metavar="DIR", help="content folder (default: briefings)")
     return main
 
 
-def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
+def print_diagnostics(diagnostics: list[Diagnostic], fmt: str = "text") -> None:
+    """Diagnostics to stderr as text; as JSON lines or GitHub annotations to stdout (for tools)."""
     for diagnostic in diagnostics:
-        print(diagnostic.format(), file=sys.stderr)
+        if fmt == "json":
+            print(diagnostic.to_json())
+        elif fmt == "github":
+            print(diagnostic.to_github())
+        else:
+            print(diagnostic.format(), file=sys.stderr)
 
 
 def count(n: int, word: str) -> str:
@@ -48,6 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(args_list)
     except SystemExit as exc:  # argparse has printed the usage error
         return 2 if exc.code else 0
+    if args.command == "serve":
+        from .serve import serve  # noqa: PLC0415 (only `serve` needs the server's imports)
+        return run_guarded(lambda: serve(args))
+    if args.command == "new":
+        from .scaffold import new_briefing  # noqa: PLC0415
+        return run_guarded(lambda: new_briefing(args))
+    fmt = getattr(args, "format", "text")
     base_url = getattr(args, "base_url", None)
     if base_url is not None and not is_http_url(base_url):
         print(f"briefkit: error: --base-url must be an absolute http(s) URL, not '{base_url}'", file=sys.stderr)
@@ -58,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = build(options)
     except ContentError as exc:
-        print_diagnostics(exc.diagnostics)
+        print_diagnostics(exc.diagnostics, fmt)
         errors = sum(d.severity == "error" for d in exc.diagnostics)
         warnings = len(exc.diagnostics) - errors
         what = "build failed" if options.write else "check failed"
@@ -69,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     except BriefkitError as exc:
         print(f"briefkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    print_diagnostics(result.diagnostics)
+    print_diagnostics(result.diagnostics, fmt)
     stages = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.stages.items())
     warnings = count(len(result.diagnostics), "warning")
     if options.write:
@@ -79,6 +107,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"checked {count(result.briefings, 'briefing')} ({count(result.quotes, 'quote')} verified): "
               f"{warnings} [{stages}]")
     return 0
+
+
+def run_guarded(command) -> int:
+    """Run a command that returns an exit status; usage and content errors become messages."""
+    try:
+        return command()
+    except ContentError as exc:
+        print_diagnostics(exc.diagnostics)
+        return exc.exit_code
+    except BriefkitError as exc:
+        print(f"briefkit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 def main_exit() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -36,6 +37,21 @@ class Diagnostic:
     @property
     def sort_key(self) -> tuple:
         return (self.path, self.line, self.column, self.severity, self.message)
+
+    def to_json(self) -> str:
+        """One JSON object: path, line, column, severity, code, message, hint."""
+        return json.dumps({"path": self.path, "line": self.line, "column": self.column,
+                           "severity": self.severity, "code": self.code, "message": self.message,
+                           "hint": self.hint}, ensure_ascii=False)
+
+    def to_github(self) -> str:
+        """A GitHub Actions workflow command that annotates the file in a pull request."""
+        def escape(value: str, in_property: bool = False) -> str:
+            value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            return value.replace(":", "%3A").replace(",", "%2C") if in_property else value
+        text = self.message + (f"\nhint: {self.hint}" if self.hint else "")
+        return (f"::{self.severity} file={escape(self.path, True)},line={self.line},col={self.column},"
+                f"title={escape(self.code, True)}::{escape(text)}")
 
     def format(self) -> str:
         """Render as `path:line:column: severity: message`, excerpt, caret and hint."""
