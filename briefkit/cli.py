@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 from pathlib import Path
 
 from . import __version__
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                            src_display=args.src.rstrip("/") or "/", base_url=base_url, drafts=args.drafts,
                            strict=args.strict, write=args.command == "build")
     try:
-        result = build(options)
+        with progress_display(fmt == "text" and sys.stderr.isatty()) as tell:
+            result = build(options, tell)
     except ContentError as exc:
         print_diagnostics(exc.diagnostics, fmt)
         errors = sum(d.severity == "error" for d in exc.diagnostics)
@@ -99,14 +102,36 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     print_diagnostics(result.diagnostics, fmt)
     stages = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.stages.items())
-    warnings = count(len(result.diagnostics), "warning")
+    problems = f"{count(len(result.diagnostics), 'warning')}, 0 errors"
     if options.write:
         print(f"built {count(result.briefings, 'briefing')} ({count(result.quotes, 'quote')} verified) "
-              f"into {options.out}/: {count(result.files, 'file')}, {warnings} [{stages}]")
+              f"into {options.out}/: {count(result.pages, 'page')}, {count(result.files, 'file')}, "
+              f"{problems} [{stages}]")
     else:
         print(f"checked {count(result.briefings, 'briefing')} ({count(result.quotes, 'quote')} verified): "
-              f"{warnings} [{stages}]")
+              f"{problems} [{stages}]")
     return 0
+
+
+@contextmanager
+def progress_display(enabled: bool) -> Iterator:
+    """A progress bar per stage on a terminal (rich, on stderr, gone when done); else nothing."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console  # noqa: PLC0415 (only terminals need it)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def tell(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield tell
 
 
 def run_guarded(command) -> int:

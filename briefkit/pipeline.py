@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
@@ -32,10 +33,16 @@ class BuildReport:
     quotes: int
     files: int
     stages: dict[str, float] = field(default_factory=dict)
+    pages: int = 0
 
 
-def build(options: BuildOptions) -> BuildReport:
+# Told (stage, done, total) as the build goes; the CLI shows it as a progress bar on a terminal.
+Progress = Callable[[str, int, int], None]
+
+
+def build(options: BuildOptions, progress: Progress | None = None) -> BuildReport:
     """Build the site, or raise ContentError with every problem found (output untouched)."""
+    tell = progress or (lambda stage, done, total: None)
     if not options.src.is_dir():
         raise UsageError(f"content folder {options.src_display} does not exist")
     if options.write:
@@ -52,14 +59,19 @@ def build(options: BuildOptions) -> BuildReport:
 
     raw = load_content(options.src, options.src_display, report)
     lap("load")
-    site = build_model(raw, Options(options.base_url, options.drafts), report)
+    site = build_model(raw, Options(options.base_url, options.drafts), report,
+                       lambda done, total: tell("validate", done, total))
     lap("validate")
     if report.errors or (options.strict and report.warnings):
         raise ContentError(report.sorted())
-    files = 0
+    files = pages = 0
     if options.write:
+        tell("render", 0, 1)
         outputs = render_site(site)
+        pages = sum(output.path.endswith(".html") for output in outputs)
         lap("render")
+        tell("render", 1, 1)
+        tell("write", 0, 1)
         search_time = 0.0
 
         def index(folder: Path) -> int:
@@ -78,7 +90,8 @@ def build(options: BuildOptions) -> BuildReport:
             raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
                              + (f" ({exc.filename})" if exc.filename else "")) from exc
         lap("write")
+        tell("write", 1, 1)
         stages["write"] -= search_time
         stages["search"] = search_time
     return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                       files, stages)
+                       files, stages, pages)

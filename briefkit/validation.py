@@ -6,7 +6,7 @@ import html
 from html.parser import HTMLParser
 import posixpath
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from yaml.nodes import MappingNode
@@ -429,12 +429,19 @@ def check_inline_actors(checked: list[CheckedBriefing], report: Report) -> None:
                 "define the actor once, in actors.yaml, and keep only id and role in the briefings"))
 
 
-def build_model(raw: RawContent, options: Options, report: Report) -> Site:
-    """Check everything and build the site model; problems go to the report."""
+def build_model(raw: RawContent, options: Options, report: Report,
+                progress: Callable[[int, int], None] | None = None) -> Site:
+    """Check everything and build the site model; problems go to the report.
+
+    `progress(done, total)` is told after each briefing (the CLI draws a bar on a terminal)."""
     config = check_config(raw, options, report)
     registry = check_registry(raw, report)
     renderer = Renderer()
-    checked = [BriefingChecker(registry, renderer).check(raw_briefing) for raw_briefing in raw.briefings]
+    checked = []
+    for done, raw_briefing in enumerate(raw.briefings, 1):
+        checked.append(BriefingChecker(registry, renderer).check(raw_briefing))
+        if progress is not None:
+            progress(done, len(raw.briefings))
     for result in checked:
         report.extend(result.diagnostics)
     check_inline_actors(checked, report)

@@ -116,7 +116,7 @@ def test_check_example_site_exits_0(capsys):
     status, out, err = run(capsys, "check", "--src", str(EXAMPLE))
     assert status == 0, err
     assert err == ""
-    assert out.startswith("checked ") and " briefings (" in out and ": 0 warnings [" in out
+    assert out.startswith("checked ") and " briefings (" in out and ": 0 warnings, 0 errors [" in out
 
 
 def test_build_example_site_exits_0(tmp_path, capsys):
@@ -138,7 +138,7 @@ def test_check_small_site_exits_0_and_writes_nothing(site, capsys):
     before = tree(site)
     status, out, err = run(capsys, "check", "--src", "content")
     assert (status, err) == (0, "")
-    assert out.startswith("checked 1 briefing (1 quote verified): 0 warnings [")
+    assert out.startswith("checked 1 briefing (1 quote verified): 0 warnings, 0 errors [")
     assert tree(site) == before  # no site/ folder, nothing touched
 
 
@@ -152,7 +152,7 @@ def test_warnings_alone_exit_0(site, capsys):
         "      - id: jonas-brekke\n"
         "            ^\n"
         "    hint: add the name the article uses to 'aliases:', or remove the actor\n")
-    assert out.startswith("checked 1 briefing (1 quote verified): 1 warning [")
+    assert out.startswith("checked 1 briefing (1 quote verified): 1 warning, 0 errors [")
     status, out, err = run(capsys, "build", "--src", "content", "--out", "out")
     assert status == 0
     assert ": warning: actor 'jonas-brekke'" in err
@@ -512,3 +512,26 @@ def test_out_under_an_existing_file_via_build_py(tmp_path):
     assert result.stderr.startswith("briefkit: error: cannot write the site to afile/site: ")
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_not_a_terminal_prints_only_the_summary(tmp_path, capsys):
+    """Build feedback: no progress output when stderr is not a terminal; one summary line."""
+    from conftest import make_content, simple_briefing
+    src = make_content(tmp_path, simple_briefing("one"))
+    assert main(["build", "--src", str(src), "--out", str(tmp_path / "out")]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.count("\n") == 1
+    assert " 1 briefing (" in out and " pages, " in out and " files, 0 warnings, 0 errors [load " in out
+
+
+def test_the_pipeline_reports_progress_per_briefing(tmp_path):
+    from conftest import make_content, simple_briefing
+
+    from briefkit.pipeline import BuildOptions, build
+    files = {**simple_briefing("one"), **simple_briefing("two")}
+    src = make_content(tmp_path, files)
+    seen = []
+    build(BuildOptions(src=src, out=tmp_path / "out"), lambda stage, done, total: seen.append((stage, done, total)))
+    assert ("validate", 1, 2) in seen and ("validate", 2, 2) in seen
+    assert ("render", 1, 1) in seen and ("write", 1, 1) in seen

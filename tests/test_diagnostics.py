@@ -148,7 +148,7 @@ def test_plain_check_with_warnings_prints_its_summary_on_stdout(monkeypatch, cap
     status, out, err = run_check("quote-ambiguous", monkeypatch, capsys)
     assert status == 0
     assert ": warning: quote 1 occurs 2 times" in err
-    assert out.startswith("checked 1 briefing (1 quote verified): 1 warning [")
+    assert out.startswith("checked 1 briefing (1 quote verified): 1 warning, 0 errors [")
 
 
 def test_alias_bomb_fails_fast(monkeypatch, capsys):
