@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The browser tests' npm tools (Lighthouse, the Nu HTML checker), pinned in package-lock.json.
 NPM_STAMP := node_modules/.briefkit-installed
 
-.PHONY: site test check clean bench serve npm-deps screenshots
+.PHONY: site test check clean bench serve npm-deps screenshots schemas
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Briefkit needs Python 3.11 or newer (set PYTHON=...)")'
@@ -51,3 +51,7 @@ screenshots: site
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The editor JSON Schemas (schemas/*.schema.json), regenerated from briefkit/schema.py.
+schemas: $(STAMP)
+	$(BIN)/python -m briefkit.jsonschema

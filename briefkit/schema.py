@@ -165,6 +165,7 @@ class Restricted(Text):
     problem: str = "'{value}' is not valid"
     valid: Callable[[str], object] = bool
     hint: Callable[[str], str] = str
+    pattern: str = ""  # the same rule as a regular expression, for the editor JSON Schema
 
     def refine(self, value, node, ctx):
         if self.valid(value):
@@ -174,16 +175,20 @@ class Restricted(Text):
 
 SLUG_TEXT = Restricted(
     "a slug (lower-case letters, digits and hyphens)", "bad-slug", "'{value}' is not a valid slug",
-    SLUG_RE.match, lambda v: f"use lower-case letters, digits and hyphens, e.g. '{slug_suggestion(v)}'")
+    SLUG_RE.match, lambda v: f"use lower-case letters, digits and hyphens, e.g. '{slug_suggestion(v)}'",
+    SLUG_RE.pattern)
 URL_TEXT = Restricted(
     "an http or https URL", "bad-url", "'{value}' is not an http or https URL",
-    is_http_url, lambda v: "write the full address, starting with https://")
+    is_http_url, lambda v: "write the full address, starting with https://",
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f/?#@]+(@[^\s\u0000-\u001f/?#@]+)?([/?#][^\s\u0000-\u001f]*)?$")
 LANGUAGE_TEXT = Restricted(
     "an ISO 639-1 language code such as en", "bad-language", "'{value}' is not a language code",
-    LANGUAGE_RE.match, lambda v: "use a two-letter ISO 639-1 code such as en, fr or de")
+    LANGUAGE_RE.match, lambda v: "use a two-letter ISO 639-1 code such as en, fr or de",
+    LANGUAGE_RE.pattern)
+WIKIDATA_RE = re.compile(r"^Q[1-9][0-9]*$")
 WIKIDATA_TEXT = Restricted(
     "a Wikidata item id such as Q22686", "bad-wikidata", "'{value}' is not a Wikidata item id",
-    re.compile(r"Q[1-9][0-9]*").fullmatch, lambda v: "write the item id only, like Q22686")
+    WIKIDATA_RE.fullmatch, lambda v: "write the item id only, like Q22686", WIKIDATA_RE.pattern)
 
 
 @dataclass
