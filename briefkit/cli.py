@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
               f"into {options.out}/: {count(result.pages, 'page')}, {count(result.files, 'file')}, "
               f"{problems} [{stages}]")
     else:
+        # With --format json or github, stdout holds only the diagnostics: the summary goes to stderr.
         print(f"checked {count(result.briefings, 'briefing')} ({count(result.quotes, 'quote')} verified): "
-              f"{problems} [{stages}]")
+              f"{problems} [{stages}]", file=sys.stdout if fmt == "text" else sys.stderr)
     return 0
 
 
