@@ -21,7 +21,7 @@ site: $(STAMP)
 
 # Serves the built site on 127.0.0.1:8000 (a plain static server: rebuild with `make site`).
 serve: site
-	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site 8000
+	$(BIN)/python build.py serve
 
 check: $(STAMP)
 	$(BIN)/python build.py check

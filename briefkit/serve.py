@@ -1,10 +1,354 @@
-"""`python build.py serve` (authoring issue: not yet implemented)."""
+"""`python build.py serve`: build, serve the output folder on the loopback, rebuild on every save.
+
+- Watching is watchfiles' (the content folder and the templates folder); every change runs the
+  same build as `python build.py build` (a full rebuild: about 0.2 s for the example site), and
+  the atomic swap of the output folder is the writer's.
+- Open pages load `/__briefkit/live.js` (injected into served HTML, never written to disk, no
+  inline script): it long-polls `/__briefkit/wait` and reloads the page when a rebuild finished.
+- A failed rebuild keeps the last good site, prints the diagnostics as `build` does, and shows
+  them in an overlay injected into every served page until a rebuild succeeds.
+- Requests are answered only when their Host is localhost, 127.0.0.1 or [::1] with the
+  server's port (else 400); paths are resolved inside the output folder only (else 404).
+
+MkDocs' LiveReloadServer was not used: it injects an inline script (a strict CSP is planned)
+and has no place for the Host check, the overlay or the traversal rules below.
+"""
 
 from __future__ import annotations
 
-from .diagnostics import UsageError
+import html
+import http.server
+import ipaddress
+import json
+import mimetypes
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .diagnostics import BriefkitError, ContentError, Diagnostic, UsageError
+from .pipeline import BuildOptions, build
+from .render import templates_dir
+
+LIVE_PREFIX = "/__briefkit/"
+POLL_SECONDS = 25.0
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+EXTRA_TYPES = {".xml": "application/xml", ".wasm": "application/wasm", ".js": "text/javascript",
+               ".css": "text/css", ".json": "application/json", ".txt": "text/plain",
+               ".svg": "image/svg+xml", ".webp": "image/webp", ".avif": "image/avif"}
+
+LIVE_JS = b"""\
+// Briefkit live preview (served by `briefkit serve` only): reload when a rebuild finished.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var version = script ? script.getAttribute("data-version") : "0";
+  function poll() {
+    fetch("/__briefkit/wait?v=" + encodeURIComponent(version), {cache: "no-store"})
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        if (String(data.version) !== String(version)) { window.location.reload(); return; }
+        poll();
+      })
+      .catch(function () { window.setTimeout(poll, 1000); });
+  }
+  poll();
+}());
+"""
+
+
+class State:
+    """The server's one piece of shared state: the build version and the current diagnostics."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.errors: list[str] = []  # formatted diagnostics of the failed rebuild, empty when good
+        self.changed = threading.Condition()
+
+    def publish(self, errors: list[str]) -> None:
+        with self.changed:
+            self.version += 1
+            self.errors = errors
+            self.changed.notify_all()
+
+    def wait(self, seen: str, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while str(self.version) == seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.changed.wait(left)
+            return self.version
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(header: str | None, port: int) -> bool:
+    """True for a Host header naming the loopback (localhost, 127.0.0.1, [::1]) with our port."""
+    if not header:
+        return False
+    header = header.strip().lower()
+    for name in LOCAL_HOSTS:
+        if header == f"{name}:{port}" or (port == 80 and header == name):
+            return True
+    return False
+
+
+def resolve_path(root: Path, raw_path: str) -> Path | None:
+    """The file of the output folder that a request path names, or None (-> 404).
+
+    Refused: encoded slashes or backslashes, backslashes, NUL, any `.` or `..` segment (raw or
+    percent-encoded), and anything that resolves (through symlinks too) outside `root`.
+    """
+    path = urlsplit(raw_path).path
+    lowered = path.lower()
+    if "%2f" in lowered or "%5c" in lowered or "\\" in path or "%00" in lowered:
+        return None
+    decoded = unquote(path, errors="strict") if "%" in path else path
+    if "\\" in decoded or "\x00" in decoded or not decoded.startswith("/"):
+        return None
+    segments = decoded.split("/")[1:]
+    if any(segment in (".", "..") for segment in segments):
+        return None
+    root_abs = root.resolve()
+    candidate = (root_abs / "/".join(s for s in segments if s)).resolve()
+    if candidate != root_abs and not candidate.is_relative_to(root_abs):
+        return None
+    return candidate
+
+
+def overlay_html(errors: list[str]) -> str:
+    """The error overlay (inline style only; every diagnostic escaped)."""
+    items = "".join(f'<pre style="margin:0 0 .75em;white-space:pre-wrap;font:13px/1.4 monospace">'
+                    f"{html.escape(text)}</pre>" for text in errors)
+    return ('<div id="briefkit-overlay" role="alert" style="position:fixed;inset:0;z-index:2147483647;'
+            "overflow:auto;background:rgba(20,20,20,.94);color:#fff;padding:1.5em;font:15px/1.4 sans-serif\">"
+            '<p style="margin:0 0 1em;font-weight:bold;color:#ff8a80">Briefkit: the last rebuild failed. '
+            "This is the last good site; fix the content and save to rebuild.</p>"
+            f"{items}</div>")
+
+
+def inject(page: bytes, state: State) -> bytes:
+    """Add the live-reload script (and the overlay when the content has errors) before </body>."""
+    with state.changed:
+        version, errors = state.version, list(state.errors)
+    snippet = (overlay_html(errors) if errors else "") + (
+        f'<script src="{LIVE_PREFIX}live.js" data-version="{version}"></script>')
+    data = snippet.encode("utf-8")
+    at = page.lower().rfind(b"</body>")
+    return page[:at] + data + page[at:] if at >= 0 else page + data
+
+
+def make_handler(root: Path, state: State, port_ref: list[int]):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server_version = "briefkit-serve"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+            pass  # quiet: the terminal is for build output
+
+        def send(self, status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None,
+                 head: bool = False) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            for key, value in (extra or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            self.handle_get(head=True)
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.handle_get(head=False)
+
+        def handle_get(self, head: bool) -> None:
+            if not host_allowed(self.headers.get("Host"), port_ref[0]):
+                self.send(400, b"400 Bad Request: briefkit serve answers only requests for localhost, "
+                          b"127.0.0.1 or [::1]\n", "text/plain; charset=utf-8", head=head)
+                return
+            if self.path.startswith(LIVE_PREFIX):
+                self.live(head)
+                return
+            target = resolve_path(root, self.path)
+            if target is not None and target.is_dir():
+                if not urlsplit(self.path).path.endswith("/"):
+                    parts = urlsplit(self.path)
+                    location = parts.path + "/" + (f"?{parts.query}" if parts.query else "")
+                    self.send(301, b"", "text/plain", {"Location": location}, head=head)
+                    return
+                target = target / "index.html"
+            if target is None or not target.is_file():
+                self.not_found(head)
+                return
+            try:
+                body = target.read_bytes()
+            except OSError:
+                self.not_found(head)
+                return
+            self.file(200, target, body, head)
+
+        def file(self, status: int, target: Path, body: bytes, head: bool) -> None:
+            suffix = target.suffix.lower()
+            content_type = EXTRA_TYPES.get(suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            if suffix in (".html", ".htm"):
+                body = inject(body, state)
+                content_type = "text/html"
+            if content_type.startswith("text/") or content_type in ("application/xml", "application/json"):
+                content_type += "; charset=utf-8"
+            self.send(status, body, content_type, head=head)
+
+        def not_found(self, head: bool) -> None:
+            page = root.resolve() / "404.html"
+            try:
+                self.file(404, page, page.read_bytes(), head)
+            except OSError:
+                self.send(404, inject(b"<!doctype html><title>Not found</title><body><p>Not found</p></body>",
+                                      state), "text/html; charset=utf-8", head=head)
+
+        def live(self, head: bool) -> None:
+            parts = urlsplit(self.path)
+            if parts.path == LIVE_PREFIX + "live.js":
+                self.send(200, LIVE_JS, "text/javascript; charset=utf-8", head=head)
+            elif parts.path == LIVE_PREFIX + "wait":
+                seen = parse_qs(parts.query).get("v", [""])[0]
+                version = state.wait(seen, 0 if head else POLL_SECONDS)
+                self.send(200, json.dumps({"version": version}).encode(), "application/json", head=head)
+            else:
+                self.not_found(head)
+
+    return Handler
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A page that reloads drops its pending long-poll: not worth a traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def make_server(host: str, port: int, handler) -> Server:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    Server.address_family = family
+    try:
+        return Server((host, port), handler)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def print_failure(diagnostics: list[Diagnostic], strict: bool, out: Path) -> None:
+    from .cli import count, print_diagnostics  # noqa: PLC0415 (cli imports this module lazily)
+    print_diagnostics(diagnostics)
+    errors = sum(d.severity == "error" for d in diagnostics)
+    warnings = len(diagnostics) - errors
+    note = " (--strict: warnings count as errors)" if strict and warnings else ""
+    print(f"build failed: {count(errors, 'error')}, {count(warnings, 'warning')}{note}; "
+          f"serving the last good site from {out}", file=sys.stderr, flush=True)
+
+
+def run_build(options: BuildOptions, state: State, first: bool) -> None:
+    """Build; publish the result (clean, or the diagnostics for the overlay)."""
+    from .cli import count, print_diagnostics  # noqa: PLC0415
+    started = time.perf_counter()
+    try:
+        result = build(options)
+    except ContentError as exc:
+        print_failure(exc.diagnostics, options.strict, options.out)
+        state.publish([d.format() for d in exc.diagnostics if d.severity == "error" or options.strict])
+        return
+    except UsageError:
+        if first:
+            raise
+        message = str(sys.exc_info()[1])
+        print(f"briefkit: error: {message}", file=sys.stderr, flush=True)
+        state.publish([f"error: {message}"])
+        return
+    except Exception as exc:  # a template being edited, say: report it, keep serving
+        if first and isinstance(exc, BriefkitError):
+            raise
+        where = ""
+        filename, lineno = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+        if filename and lineno:
+            where = f"{filename}:{lineno}: "
+        text = f"{where}error: {type(exc).__name__}: {exc}"
+        print(f"briefkit: {text}", file=sys.stderr, flush=True)
+        traceback.print_exc(limit=3, file=sys.stderr)
+        state.publish([text])
+        return
+    print_diagnostics(result.diagnostics)
+    took = (time.perf_counter() - started) * 1000
+    print(f"{'built' if first else 'rebuilt'} {count(result.briefings, 'briefing')} "
+          f"({count(result.quotes, 'quote')} verified) into {options.out}/: {count(result.files, 'file')}, "
+          f"{count(len(result.diagnostics), 'warning')} in {took:.0f} ms", flush=True)
+    state.publish([])
+
+
+def watch_loop(options: BuildOptions, state: State, stop: threading.Event) -> None:
+    import watchfiles  # noqa: PLC0415
+
+    paths = [str(options.src), str(templates_dir())]
+    for _changes in watchfiles.watch(*paths, stop_event=stop, debounce=150, step=30, raise_interrupt=False,
+                                     ignore_permission_denied=True):
+        if stop.is_set():
+            break
+        run_build(options, state, first=False)
 
 
 def serve(args) -> int:
-    """Build, serve and rebuild on change."""
-    raise UsageError("serve is not implemented yet; use make serve")
+    """Build, serve on args.host:args.port and rebuild on every change until interrupted."""
+    options = BuildOptions(src=Path(args.src), out=Path(args.out), src_display=args.src.rstrip("/") or "/",
+                           drafts=args.drafts, strict=args.strict, write=True)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
+    state = State()
+    run_build(options, state, first=True)
+    port_ref = [args.port]
+    server = make_server(args.host, args.port, make_handler(options.out, state, port_ref))
+    port_ref[0] = server.server_address[1]
+    if not is_loopback(args.host):
+        print(f"briefkit: warning: --host {args.host} is not a loopback address: the preview is reachable "
+              "from other machines (it still answers only requests for localhost)", file=sys.stderr, flush=True)
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_loop, args=(options, state, stop), name="briefkit-watch", daemon=True)
+    watcher.start()
+
+    def terminate(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    shown = {"::1": "[::1]", "127.0.0.1": "127.0.0.1"}.get(args.host, "localhost")
+    print(f"serving {options.out}/ on http://{shown}:{port_ref[0]}/ (watching {options.src_display} and "
+          f"the templates; Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.server_close()
+        signal.signal(signal.SIGTERM, previous)
+        watcher.join(timeout=2)
+    print("stopped", flush=True)
+    return 0
+
+
