@@ -1,8 +1,8 @@
 """`python build.py serve`: build, serve the output folder on the loopback, rebuild on every save.
 
 - Watching is watchfiles' (the content folder and the templates folder); every change runs the
-  same build as `python build.py build` (a full rebuild: about 0.2 s for the example site), and
-  the atomic swap of the output folder is the writer's.
+  same checks as `python build.py build`, renders again only the pages whose inputs changed
+  (`incremental.py`), and swaps the output folder atomically (the writer's).
 - Open pages load `/__briefkit/live.js` (injected into served HTML, never written to disk, no
   inline script): it long-polls `/__briefkit/wait` and reloads the page when a rebuild finished.
 - A failed rebuild keeps the last good site, prints the diagnostics as `build` does, and shows
@@ -31,7 +31,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .diagnostics import BriefkitError, ContentError, Diagnostic, UsageError
-from .pipeline import BuildOptions, build
+from .incremental import RenderCache, build_incremental
+from .pipeline import BuildOptions
 from .render import templates_dir
 
 LIVE_PREFIX = "/__briefkit/"
@@ -266,12 +267,12 @@ def print_failure(diagnostics: list[Diagnostic], strict: bool, out: Path) -> Non
           f"serving the last good site from {out}", file=sys.stderr, flush=True)
 
 
-def run_build(options: BuildOptions, state: State, first: bool) -> None:
+def run_build(options: BuildOptions, state: State, cache: RenderCache, first: bool) -> None:
     """Build; publish the result (clean, or the diagnostics for the overlay)."""
     from .cli import count, print_diagnostics  # noqa: PLC0415
     started = time.perf_counter()
     try:
-        result = build(options)
+        result = build_incremental(options, cache)
     except ContentError as exc:
         print_failure(exc.diagnostics, options.strict, options.out)
         state.publish([d.format() for d in exc.diagnostics if d.severity == "error" or options.strict])
@@ -297,13 +298,16 @@ def run_build(options: BuildOptions, state: State, first: bool) -> None:
         return
     print_diagnostics(result.diagnostics)
     took = (time.perf_counter() - started) * 1000
+    rendered = "" if first else f" ({len(cache.rendered)} rendered, {len(cache.reused)} unchanged)"
+    stages = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.stages.items())
     print(f"{'built' if first else 'rebuilt'} {count(result.briefings, 'briefing')} "
-          f"({count(result.quotes, 'quote')} verified) into {options.out}/: {count(result.files, 'file')}, "
-          f"{count(len(result.diagnostics), 'warning')} in {took:.0f} ms", flush=True)
+          f"({count(result.quotes, 'quote')} verified) into {options.out}/: {count(result.pages, 'page')}"
+          f"{rendered}, {count(result.files, 'file')}, {count(len(result.diagnostics), 'warning')} "
+          f"in {took:.0f} ms [{stages}]", flush=True)
     state.publish([])
 
 
-def watch_loop(options: BuildOptions, state: State, stop: threading.Event) -> None:
+def watch_loop(options: BuildOptions, state: State, cache: RenderCache, stop: threading.Event) -> None:
     import watchfiles  # noqa: PLC0415
 
     paths = [str(options.src), str(templates_dir())]
@@ -311,7 +315,7 @@ def watch_loop(options: BuildOptions, state: State, stop: threading.Event) -> No
                                      ignore_permission_denied=True):
         if stop.is_set():
             break
-        run_build(options, state, first=False)
+        run_build(options, state, cache, first=False)
 
 
 def serve(args) -> int:
@@ -320,8 +324,8 @@ def serve(args) -> int:
                            drafts=args.drafts, strict=args.strict, write=True)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
-    state = State()
-    run_build(options, state, first=True)
+    state, cache = State(), RenderCache()
+    run_build(options, state, cache, first=True)
     port_ref = [args.port]
     server = make_server(args.host, args.port, make_handler(options.out, state, port_ref))
     port_ref[0] = server.server_address[1]
@@ -329,7 +333,7 @@ def serve(args) -> int:
         print(f"briefkit: warning: --host {args.host} is not a loopback address: the preview is reachable "
               "from other machines (it still answers only requests for localhost)", file=sys.stderr, flush=True)
     stop = threading.Event()
-    watcher = threading.Thread(target=watch_loop, args=(options, state, stop), name="briefkit-watch", daemon=True)
+    watcher = threading.Thread(target=watch_loop, args=(options, state, cache, stop), name="briefkit-watch", daemon=True)
     watcher.start()
 
     def terminate(signum, frame):  # noqa: ARG001

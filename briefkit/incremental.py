@@ -1,0 +1,145 @@
+"""Incremental builds for `serve`: re-render only the pages whose inputs changed since the last build.
+
+Every page is rendered by `PageRenderer.page(template, path, title, **context)`. A page is a pure
+function of the templates, the site config and the values it is given, unless its template reads
+the whole `site` (the actor, tag and timeline indexes do): those are always rendered again. So a
+page is taken from the previous build when the templates are byte-identical, the config is equal and
+its arguments are equal (the model is frozen dataclasses and tuples: `==` compares them deeply).
+After an edit to one briefing, that briefing's page, the pages that list it (index, its actors and
+tags) and the site-wide indexes are rendered; the other briefings' pages are not.
+
+The whole model is still loaded and validated (cross references span briefings), the output folder
+is still written whole and swapped atomically, and the search index is still made for the whole
+site: those are the writer's and Pagefind's guarantees and stay as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import ContentError, UsageError
+from .loader import load_content
+from .model import Site
+from .pipeline import BuildOptions, BuildReport
+from .render import PageRenderer, templates_dir
+from .search import SearchIndexError, write_index
+from .validation import Options, build_model
+from .writer import Output, check_output_folder, write_site
+
+JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+SITE_VARIABLE = re.compile(r"(?<![\w.-])site\b(?!-)")
+
+
+def template_state(folder: Path) -> tuple[str, frozenset[str]]:
+    """A digest of every template file, and the templates that read the `site` variable.
+
+    When a shared template (a name starting with `_`, or `base.html`) reads `site`, every
+    template counts as reading it, so nothing is reused.
+    """
+    digest = hashlib.sha256()
+    readers: set[str] = set()
+    names: list[str] = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        data = path.read_bytes()
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        if rel.endswith(".html"):
+            names.append(rel)
+            code = " ".join(JINJA_CODE.findall(data.decode("utf-8", "replace")))
+            if SITE_VARIABLE.search(code):
+                readers.add(rel)
+    if any(name.startswith("_") or name == "base.html" for name in readers):
+        readers.update(names)
+    return digest.hexdigest(), frozenset(readers)
+
+
+@dataclass
+class RenderCache:
+    """The pages of the last build, each with the inputs it was rendered from."""
+
+    pages: dict[str, tuple[tuple, Output]] = field(default_factory=dict)
+    rendered: list[str] = field(default_factory=list)  # pages rendered by the last build
+    reused: list[str] = field(default_factory=list)    # pages taken from the build before
+
+
+class CachingRenderer(PageRenderer):
+    def __init__(self, site: Site, folder: Path, cache: RenderCache):
+        super().__init__(site, folder)
+        self.cache = cache
+        self.digest, self.site_readers = template_state(folder)
+        self.fresh: dict[str, tuple[tuple, Output]] = {}
+        self.rendered: list[str] = []
+        self.reused: list[str] = []
+
+    def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
+        key = (self.digest, self.site.config, template, title, root, context)
+        if template not in self.site_readers:
+            hit = self.cache.pages.get(path)
+            if hit is not None and hit[0] == key:
+                self.fresh[path] = hit
+                self.reused.append(path)
+                return hit[1]
+        output = super().page(template, path, title, root, **dict(context))
+        self.fresh[path] = (key, output)
+        self.rendered.append(path)
+        return output
+
+
+def render_incremental(site: Site, cache: RenderCache, folder: Path | None = None) -> list[Output]:
+    """Every output of the site (the same list as `render_site`), reusing unchanged pages."""
+    renderer = CachingRenderer(site, folder or templates_dir(), cache)
+    outputs = renderer.all()
+    cache.pages, cache.rendered, cache.reused = renderer.fresh, renderer.rendered, renderer.reused
+    return outputs
+
+
+def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
+    """`pipeline.build` with the render stage made incremental (same checks, errors and output)."""
+    if not options.src.is_dir():
+        raise UsageError(f"content folder {options.src_display} does not exist")
+    try:
+        check_output_folder(options.out, options.src)
+    except OSError as exc:
+        raise UsageError(f"cannot use {options.out} as the output folder: {exc.strerror or exc}") from exc
+    from .diagnostics import Report  # noqa: PLC0415
+    report, stages, clock = Report(), {}, time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        stages[stage], clock = now - clock, now
+
+    raw = load_content(options.src, options.src_display, report)
+    lap("load")
+    site = build_model(raw, Options(options.base_url, options.drafts), report)
+    lap("validate")
+    if report.errors or (options.strict and report.warnings):
+        raise ContentError(report.sorted())
+    outputs = render_incremental(site, cache)
+    lap("render")
+    search_time = 0.0
+
+    def index(folder: Path) -> int:
+        nonlocal search_time
+        started = time.perf_counter()
+        count = write_index(site, folder)
+        search_time = time.perf_counter() - started
+        return count
+
+    try:
+        files = write_site(outputs, options.out, finish=index)
+    except SearchIndexError as exc:
+        raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
+                         + (f" ({exc.filename})" if exc.filename else "")) from exc
+    lap("write")
+    stages["write"] -= search_time
+    stages["search"] = search_time
+    pages = sum(output.path.endswith(".html") for output in outputs)
+    return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
+                       files, stages, pages)

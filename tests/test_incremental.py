@@ -1,0 +1,118 @@
+"""Incremental rebuilds (what `serve` runs): after every kind of edit the output is byte-identical
+to a full build of the same content, and a one-briefing edit renders only the pages that depend on it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from briefkit.diagnostics import ContentError
+from briefkit.incremental import RenderCache, build_incremental, render_incremental, template_state
+from briefkit.pipeline import BuildOptions
+from briefkit.render import render_site, templates_dir
+from conftest import EXAMPLE, build_ok, snapshot
+
+SLUG = "veloria-karsk-harbour-talks"
+OTHERS = ("trump-putin-bomb-moscow", "veloria-rules-out-harbour-deal")
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def first_line(path: Path, prefix: str) -> str:
+    return next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith(prefix))
+
+
+@pytest.fixture()
+def workspace(tmp_path):
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    cache = RenderCache()
+    options = BuildOptions(src=src, out=tmp_path / "inc", src_display=str(src))
+
+    def rebuild() -> RenderCache:
+        """Incremental build, then a full build of the same content: the two must be identical."""
+        build_incremental(options, cache)
+        build_ok(src, tmp_path / "full")
+        assert snapshot(tmp_path / "inc") == snapshot(tmp_path / "full")
+        return cache
+
+    rebuild()
+    return src, rebuild
+
+
+def test_one_briefing_edit_renders_only_its_dependants(workspace):
+    src, rebuild = workspace
+    cache = rebuild()  # nothing changed
+    assert set(cache.rendered) == {"actors/index.html", "tags/index.html", "timeline/index.html"}
+    annotations = src / SLUG / "annotations.yaml"
+    replace(annotations, first_line(annotations, "title:"), "title: Harbour talks, renamed")
+    cache = rebuild()
+    assert f"briefings/{SLUG}/index.html" in cache.rendered and "index.html" in cache.rendered
+    for other in OTHERS:
+        assert f"briefings/{other}/index.html" in cache.reused
+    assert not any(path.startswith("actors/donald-trump") for path in cache.rendered)  # not in that briefing
+    assert len(cache.rendered) < len(cache.reused)
+
+
+def test_article_registry_config_and_structure_edits_match_a_full_build(workspace):
+    src, rebuild = workspace
+    replace(src / SLUG / "article.txt", "Port Ellery", "Port  Ellery")  # same text after folding
+    rebuild()
+    replace(src / "actors.yaml", "description: President of Russia", "description: President of Russia (since 2012)")
+    cache = rebuild()
+    assert "briefings/trump-putin-bomb-moscow/index.html" in cache.rendered
+    assert f"briefings/{SLUG}/index.html" in cache.reused
+    replace(src / "site.yaml", "title: Briefkit example briefings", "title: Renamed example")
+    cache = rebuild()
+    assert not [p for p in cache.reused]  # the config is on every page
+    shutil.rmtree(src / OTHERS[1])
+    rebuild()
+    shutil.copytree(EXAMPLE / OTHERS[1], src / OTHERS[1])
+    rebuild()
+
+
+def test_a_failed_build_keeps_the_cache_usable(workspace):
+    src, rebuild = workspace
+    annotations = src / SLUG / "annotations.yaml"
+    good = annotations.read_text(encoding="utf-8")
+    replace(annotations, first_line(annotations, "date:"), 'date: "2025-08-14')
+    cache = RenderCache()
+    with pytest.raises(ContentError):
+        build_incremental(BuildOptions(src=src, out=src.parent / "inc", src_display=str(src)), cache)
+    annotations.write_text(good, encoding="utf-8")
+    rebuild()
+
+
+def test_template_edits_render_everything_again(tmp_path):
+    folder = tmp_path / "templates"
+    shutil.copytree(templates_dir(), folder)
+    from briefkit.diagnostics import Report
+    from briefkit.loader import load_content
+    from briefkit.validation import Options, build_model
+
+    site = build_model(load_content(EXAMPLE, "briefings", Report()), Options(None, False), Report())
+    cache = RenderCache()
+    render_incremental(site, cache, folder)
+    replace(folder / "base.html", "</footer>", "<!-- edited --></footer>")
+    outputs = render_incremental(site, cache, folder)
+    assert not cache.reused
+    assert [(o.path, o.data, o.copy_from) for o in outputs] == \
+        [(o.path, o.data, o.copy_from) for o in render_site(site, folder)]
+
+
+def test_templates_that_read_site_are_always_rendered(tmp_path):
+    _, readers = template_state(templates_dir())
+    assert {"actors.html", "tags.html", "timeline.html"} <= readers
+    assert "briefing.html" not in readers
+    folder = tmp_path / "templates"
+    shutil.copytree(templates_dir(), folder)
+    replace(folder / "base.html", "</footer>", "{{ site.tags | length }}</footer>")
+    _, readers = template_state(folder)
+    assert "briefing.html" in readers  # a shared template reads `site`: nothing is reused
