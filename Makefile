@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml
 
 site: $(STAMP)
 	$(BIN)/python build.py build
-	@echo "Open $(CURDIR)/site/index.html in a browser (or: $(BIN)/python -m http.server -d site 8000)"
+	@echo "Open $(CURDIR)/site/index.html in a browser, or run make serve for a live preview"
 
-# Serves the built site on 127.0.0.1:8000 (a plain static server: rebuild with `make site`).
-serve: site
+# Live preview on 127.0.0.1:8000: rebuilds on every save and reloads open pages.
+serve: $(STAMP)
 	$(BIN)/python build.py serve
 
 check: $(STAMP)
