@@ -217,3 +217,17 @@ def test_not_utf8(tmp_path, capsys, monkeypatch):
     assert main(["new", "latin", "--article", "latin.txt", "--src", "content"]) == 2
     assert capsys.readouterr().err == ("briefkit: error: the article latin.txt is not UTF-8 text (line 2); "
                                        "save it as UTF-8 and try again\n")
+
+
+def test_sample_validates_against_the_editor_schema(tmp_path, capsys):
+    schema = REPO / "schemas" / "annotations.schema.json"
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    if not (schema.exists() and checker.exists()):
+        pytest.skip("schemas/ or check-jsonschema missing")
+    import subprocess  # noqa: PLC0415
+    src = content(tmp_path)
+    assert new(src, "trump-moscow", "--article", str(SAMPLE), "--date", "2025-07-09") == 0
+    result = subprocess.run([str(checker), "--schemafile", str(schema),
+                             str(src / "trump-moscow" / "annotations.yaml")],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
