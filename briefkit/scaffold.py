@@ -380,8 +380,11 @@ def attribute(quotes: list[Quote], paras: list[str], mentions: list[Mention], ki
         seg_start = previous_end.get(q.paragraph, 0)
         previous_end[q.paragraph] = q.end + 1
         after = q.end + 1
-        # 1. Right after the quote: "..., said X", "..., X said", "..., she said".
-        verb = VERB_NAME_RE.match(para, after)
+        # 1. Right after the quote: "..., said X", "..., X said", "..., she said". Not when the quote
+        # closes a sentence and a new one starts ('"...boat." Lind replied'): that name introduces
+        # what follows.
+        new_sentence = para[q.end - 1:q.end] in (".", "!", "?") and re.match(r"\s+[A-Z]", para[after:])
+        verb = None if new_sentence else VERB_NAME_RE.match(para, after)
         if verb:
             limit = re.search(r"[.,;:!?]", para[verb.end():])
             stop = verb.end() + (limit.start() if limit else len(para))
@@ -390,11 +393,11 @@ def attribute(quotes: list[Quote], paras: list[str], mentions: list[Mention], ki
                 q.speaker, q.why, q.sure = named[0].actor, "named after the quote", True
                 continue
         lead = AFTER_NAME_RE.match(para, after).end()
-        named = [m for m in here if m.start == lead and NAME_VERB_RE.match(para, m.end)]
+        named = [] if new_sentence else [m for m in here if m.start == lead and NAME_VERB_RE.match(para, m.end)]
         if named:
             q.speaker, q.why, q.sure = named[0].actor, "named after the quote", True
             continue
-        if AFTER_PRONOUN_RE.match(para, after):
+        if not new_sentence and AFTER_PRONOUN_RE.match(para, after):
             actor = resolve_pronoun(q.paragraph, q.start)
             if actor:
                 q.speaker, q.why, q.sure = actor, "'he/she said' after the quote: the last person named speaking", True

@@ -231,3 +231,17 @@ def test_sample_validates_against_the_editor_schema(tmp_path, capsys):
                              str(src / "trump-moscow" / "annotations.yaml")],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_name_after_a_finished_quote_starts_the_next_sentence(tmp_path, capsys):
+    """'Voss said: "... boat." Lind replied that ...': the quote is Voss's, not Lind's."""
+    src = content(tmp_path)
+    (tmp_path / "article.txt").write_text(
+        "Harbour talks resume\n\nVelorian minister Amara Voss said: \"We will keep the harbour open for every "
+        "fishing boat.\" Teodor Lind replied that \"Karsk wants a fair deal for its fishers,\" adding more.\n",
+        encoding="utf-8")
+    assert new(src, "talks-resume", "--article", str(tmp_path / "article.txt"), "--date", "2025-10-01") == 0
+    _, data = annotations(src, "talks-resume")
+    assert quotes(data) == {"We will keep the harbour open for every fishing boat.": "amara-voss",
+                            "Karsk wants a fair deal for its fishers": "teodor-lind"}
+    builds(src, tmp_path, capsys)
