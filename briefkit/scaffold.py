@@ -23,10 +23,9 @@ import yaml
 
 from .diagnostics import UsageError
 from .schema import DATE_RE, SLUG_RE, slug_suggestion
-from .text.anchoring import paragraphs
 from .text.folding import DOUBLE_QUOTES, SINGLE_QUOTES, fold
 from .text.mentions import ActorSpec, mention_pattern
-from .text.render import Job, Renderer, plain_text_tree
+from .text.render import Renderer
 
 MIN_QUOTE_WORDS = 4
 PLACEHOLDER_ARTICLE = "Paste the article here, in place of this paragraph.\n"
@@ -203,24 +202,9 @@ def registry_names(entry: dict) -> tuple[str, ...]:
 
 # --- reading the article ---------------------------------------------------------------------------
 
-class _Capture(Job):
-    """A rendering job that keeps the paragraphs' reading text (what quotes are matched against)."""
-
-    texts: list[str] | None = None
-
-    def apply(self, root, stash=()):
-        super().apply(root, stash)
-        self.texts = [p.raw for p in paragraphs(root)]
-
-
 def article_paragraphs(text: str, fmt: str) -> list[str]:
     """The article's paragraphs as a reader sees them (Markdown rendered), as the build sees them."""
-    if fmt == "md":
-        job = _Capture(is_article=True)
-        renderer = Renderer()
-        renderer._convert(renderer._article_md, text, job)  # noqa: SLF001 (the build's own converter)
-        return job.texts or []
-    return [p.raw for p in paragraphs(plain_text_tree(text))]
+    return Renderer().reading_paragraphs(text, fmt)
 
 
 def find_title(text: str, fmt: str, paras: list[str]) -> tuple[str, str]:

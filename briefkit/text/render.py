@@ -13,7 +13,7 @@ from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
 
-from .anchoring import QuoteResult, QuoteSpec, anchor_quotes
+from .anchoring import QuoteResult, QuoteSpec, anchor_quotes, paragraphs
 from .mentions import ActorSpec, mark_mentions
 from .tree import parent_map
 
@@ -71,6 +71,8 @@ class Job:
     unsafe_urls: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     flattened: list[str] = field(default_factory=list)
+    capture_paragraphs: bool = False
+    paragraph_texts: list[str] = field(default_factory=list)
 
     def apply(self, root: etree.Element, stash: list[str] | tuple = ()) -> None:
         restore_entities(root, stash)
@@ -85,6 +87,8 @@ class Job:
             self.mentions = mark_mentions(root, self.actors)
         if self.quotes:
             self.quote_results = anchor_quotes(root, self.quotes, make_quote_mark, link_passage)
+        if self.capture_paragraphs:
+            self.paragraph_texts = [paragraph.raw for paragraph in paragraphs(root)]
 
     def make_links_inert(self, root: etree.Element) -> None:
         for element in list(root.iter()):
@@ -273,6 +277,15 @@ class Renderer:
             body = "\n".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
         return RenderedArticle(sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES), tuple(job.quote_results),
                                tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls), tuple(job.images))
+
+    def reading_paragraphs(self, text: str, fmt: str) -> list[str]:
+        """The article's paragraphs as a reader sees them: the text quotes are matched against."""
+        job = Job(is_article=True, capture_paragraphs=True)
+        if fmt == "md":
+            self._convert(self._article_md, text, job)
+        else:
+            job.apply(plain_text_tree(text))
+        return job.paragraph_texts
 
     def inline(self, text: str) -> RenderedInline:
         """Render an inline-Markdown field (summary, note) as phrasing content."""
