@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .diagnostics import ContentError, UsageError
-from .loader import load_content
 from .model import Site
-from .pipeline import BuildOptions, BuildReport
+from .pipeline import BuildOptions, BuildReport, build
 from .render import PageRenderer, templates_dir
-from .search import SearchIndexError, write_index
-from .validation import Options, build_model
-from .writer import Output, check_output_folder, write_site
+from .writer import Output
 
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 SITE_VARIABLE = re.compile(r"(?<![\w.-])site\b(?!-)")
@@ -99,47 +94,4 @@ def render_incremental(site: Site, cache: RenderCache, folder: Path | None = Non
 
 def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     """`pipeline.build` with the render stage made incremental (same checks, errors and output)."""
-    if not options.src.is_dir():
-        raise UsageError(f"content folder {options.src_display} does not exist")
-    try:
-        check_output_folder(options.out, options.src)
-    except OSError as exc:
-        raise UsageError(f"cannot use {options.out} as the output folder: {exc.strerror or exc}") from exc
-    from .diagnostics import Report  # noqa: PLC0415
-    report, stages, clock = Report(), {}, time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        stages[stage], clock = now - clock, now
-
-    raw = load_content(options.src, options.src_display, report)
-    lap("load")
-    site = build_model(raw, Options(options.base_url, options.drafts), report)
-    lap("validate")
-    if report.errors or (options.strict and report.warnings):
-        raise ContentError(report.sorted())
-    outputs = render_incremental(site, cache)
-    lap("render")
-    search_time = 0.0
-
-    def index(folder: Path) -> int:
-        nonlocal search_time
-        started = time.perf_counter()
-        count = write_index(site, folder)
-        search_time = time.perf_counter() - started
-        return count
-
-    try:
-        files = write_site(outputs, options.out, finish=index)
-    except SearchIndexError as exc:
-        raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
-                         + (f" ({exc.filename})" if exc.filename else "")) from exc
-    lap("write")
-    stages["write"] -= search_time
-    stages["search"] = search_time
-    pages = sum(output.path.endswith(".html") for output in outputs)
-    return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                       files, stages, pages)
+    return build(options, render=lambda site: render_incremental(site, cache))

@@ -9,10 +9,11 @@ from typing import Callable
 
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
+from .model import Site
 from .render import render_site
 from .search import SearchIndexError, write_index
 from .validation import Options, build_model
-from .writer import check_output_folder, write_site
+from .writer import Output, check_output_folder, write_site
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,11 @@ class BuildReport:
 Progress = Callable[[str, int, int], None]
 
 
-def build(options: BuildOptions, progress: Progress | None = None) -> BuildReport:
-    """Build the site, or raise ContentError with every problem found (output untouched)."""
+def build(options: BuildOptions, progress: Progress | None = None,
+          render: Callable[[Site], list[Output]] = render_site) -> BuildReport:
+    """Build the site, or raise ContentError with every problem found (output untouched).
+
+    `render` turns the model into output files (serve passes an incremental one)."""
     tell = progress or (lambda stage, done, total: None)
     if not options.src.is_dir():
         raise UsageError(f"content folder {options.src_display} does not exist")
@@ -67,7 +71,7 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
     files = pages = 0
     if options.write:
         tell("render", 0, 1)
-        outputs = render_site(site)
+        outputs = render(site)
         pages = sum(output.path.endswith(".html") for output in outputs)
         lap("render")
         tell("render", 1, 1)
