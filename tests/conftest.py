@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import textwrap
 from pathlib import Path
 
 import lxml.html
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests: at least 1,000 examples each in CI (CI=true), fewer for a quick local run.
+# Override with HYPOTHESIS_PROFILE=ci|dev.
+settings.register_profile("ci", max_examples=1000, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=150, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
+                      or ("ci" if os.environ.get("CI", "") not in ("", "0", "false") else "dev"))
 
 from briefkit import cli
 
