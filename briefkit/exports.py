@@ -138,10 +138,10 @@ class Exporter:
                 Output("data/timeline.json", dump(self.timeline_data()))]
 
     def links(self, page: str) -> dict:
-        """`path` from the site root, and `url` when base_url is known."""
+        """`path` from the site root, and `page_url` when base_url is known."""
         data = {"path": page}
         if self.base:
-            data["url"] = self.base + urls.pretty(page)
+            data["page_url"] = self.base + urls.pretty(page)
         return data
 
     def briefings_data(self) -> dict:
@@ -181,7 +181,8 @@ class Exporter:
             for q in b.quotes:
                 item = {"briefing": b.slug, "number": q.number, "anchor": q.anchor, "text": q.display_text,
                         "speaker": q.speaker.id, "to": q.to.id if q.to else None, "note_html": q.note_html,
-                        "anchored": q.anchored, **self.links(urls.briefing_page(b.slug) + "#" + q.anchor)}
+                        "anchored": q.anchored}
+                item.update({key: f"{value}#{q.anchor}" for key, value in self.links(urls.briefing_page(b.slug)).items()})
                 if q.key in sources:
                     item["source_url"] = sources[q.key]
                 items.append(item)
