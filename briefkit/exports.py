@@ -37,13 +37,29 @@ def annotations_path(slug: str) -> str:
 
 
 def dump(data: object) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
+    # Compact: with `indent`, json falls back to its pure-Python encoder (slow at 10,000 briefings).
+    return (json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
-def page_text(page_html: str) -> ArticleText:
-    """The rendered article text of a briefing page (parsed from its `data-article` tag on)."""
+def page_text(page_html: str, article: tuple[str, ArticleText] | None = None) -> ArticleText:
+    """The rendered article text of a briefing page (parsed from its `data-article` tag on).
+
+    `article`: the article HTML and its text, already read. When the page has that HTML right
+    inside the `data-article` element with only text around it, as briefing.html does, the page's
+    text is that text with the text around it: the page need not be parsed again."""
     match = ARTICLE_TAG.search(page_html)
-    return read_article(page_html[match.start():] if match else "")
+    if match is None:
+        return read_article("")
+    if article is not None:
+        html, text = article
+        open_end = page_html.find(">", match.end()) + 1
+        inner = page_html.find(html, open_end) if html else -1
+        after = inner + len(html)
+        close = page_html.find("<", after)
+        lead, trail = page_html[open_end:inner], page_html[after:close]
+        if inner != -1 and page_html.startswith("</", close) and not re.search("[<&\r]", lead + trail):
+            return text.shifted(lead, trail)
+    return read_article(page_html[match.start():])
 
 
 class Exporter:
@@ -80,7 +96,7 @@ class Exporter:
         """`annotations.jsonld` for a briefing, its selectors computed on the rendered page."""
         here = annotations_path(briefing.slug)
         collection_id = self.url(here, here)
-        text = page_text(page_html)
+        text = page_text(page_html, (briefing.article_html, self.article(briefing)))
         target_source = self.url(urls.briefing_page(briefing.slug), here)
         language = briefing.language or self.site.config.language
         creator = {"type": "Organization", "name": self.site.config.author or self.site.config.title}

@@ -39,6 +39,13 @@ class ArticleText:
     marks: tuple[Mark, ...]         # quote marks and actor mentions, in document order of their ends
     breaks: tuple[int, ...]         # offsets where a block starts or ends (and at every <br>), sorted
 
+    def shifted(self, lead: str, trail: str) -> ArticleText:
+        """This text with `lead` before it and `trail` after it (plain text, no markup)."""
+        n = len(lead)
+        return ArticleText(lead + self.text + trail,
+                           tuple(Mark(m.kind, m.value, m.start + n, m.end + n) for m in self.marks),
+                           tuple(b + n for b in self.breaks))
+
     def block_around(self, start: int, end: int) -> tuple[int, int]:
         """The bounds of the block (paragraph, list item...) holding [start, end)."""
         lo = max((b for b in self.breaks if b <= start), default=0)
@@ -114,11 +121,11 @@ class _Reader(HTMLParser):
         self.eat_newline = False
         if self.depth < 0 or self.done or tag in VOID:
             return
-        if tag in BLOCKS:
-            self.breaks.append(self.size)
         if self.depth == 0:
             self.done = not self.whole
             return
+        if tag in BLOCKS:
+            self.breaks.append(self.size)
         self.depth -= 1
         entry = self.stack.pop() if self.stack else None
         if entry is not None:

@@ -306,3 +306,18 @@ def test_rendered_text_is_what_chromium_computes(tricky):
             browser.close()
     from briefkit.exports import page_text
     assert page_text(page_file.read_text(encoding="utf-8")).text == browser_text
+
+
+def test_page_text_reuses_the_article_text_only_when_the_page_holds_it_as_is():
+    from briefkit.exports import page_text
+    from briefkit.textcontent import read_article
+    article = '<p>Hi <mark data-quote="1">there</mark> &amp; bye</p>'
+    known = (article, read_article(article, whole=True))
+    as_is = f'<h1>T</h1><div class="a" data-article>\n{article}\n  </div><p>after</p>'
+    wrapped = f'<div data-article>\n<section>{article}</section>x &lt; y</div>'
+    for page in (as_is, wrapped):
+        full = page_text(page)
+        assert page_text(page, known) == full
+    assert page_text(as_is).text == "\nHi there & bye\n  "
+    assert page_text(as_is).quote_parts(1) == [(4, 9)]
+    assert page_text(wrapped).text == "\nHi there & byex < y"
