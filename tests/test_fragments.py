@@ -69,8 +69,7 @@ def test_encoding_round_trips_and_leaves_only_explicit_characters(value):
     encoded = encode(value)
     assert EXPLICIT_RE.match(encoded), encoded
     assert not set("-,&# ") & set(encoded)
-    if not any("\ud800" <= ch <= "\udfff" for ch in value):  # lone surrogates are not UTF-8
-        assert unquote(encoded) == value
+    assert unquote(encoded) == value   # st.text() has no lone surrogates: all of it is UTF-8
 
 
 # --- directives ----------------------------------------------------------------------------
@@ -222,3 +221,18 @@ def test_quote_id_permalink_survives_reordering(content, tmp_path):
     assert after.xpath("//li[@id='quote-first-words']//a[starts-with(@href, '#passage-')]/@href") \
         == ["#passage-first-words"]
     assert [m.get("id") for m in quote_marks(after, 2)][:1] == ["passage-first-words"]
+
+
+WORDS = st.text(alphabet="abcé,-&'’“”.–:!", min_size=1, max_size=6)
+
+
+@given(st.lists(WORDS, max_size=4), st.lists(WORDS, min_size=1, max_size=4), st.lists(WORDS, max_size=4))
+def test_directive_refinds_any_marked_passage(before, quoted, after):
+    from html import escape
+    html = "<p>" + escape(" ".join(before + [""])) + mark(1, escape(" ".join(quoted))) \
+        + escape(" ".join([""] + after)) + "</p>"
+    a = article(html)
+    directive = text_directive(a, 1)
+    terms = directive[len("text="):].split(",")
+    assert all(EXPLICIT_RE.match(term.strip("-")) for term in terms), directive  # `-` only as syntax
+    assert refinds(directive, a.text), (html, directive)
