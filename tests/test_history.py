@@ -143,3 +143,17 @@ def test_parse_log_reads_odd_subjects_and_paths():
     assert parsed["one"].total == 2 and [r.commit for r in parsed["one"].recent] == ["aaa"]
     assert parsed["one"].recent[0].subject == "Subject with \x1f? no: tabs\tand \u00e9"
     assert set(parsed) == {"one", "new\nline"}
+
+
+def test_live_preview_picks_up_a_new_commit(repo, tmp_path):
+    """serve's incremental render must not reuse a page whose history changed."""
+    from briefkit.incremental import RenderCache, build_incremental
+    from briefkit.pipeline import BuildOptions
+    options, cache = BuildOptions(src=repo, out=tmp_path / "inc", src_display=str(repo)), RenderCache()
+    build_incremental(options, cache)
+    git(repo.parent, "commit", "-q", "--allow-empty", "-m", "Empty", when="2025-05-01T00:00:00+00:00")
+    (repo / "beta" / "annotations.yaml").write_text((repo / "beta" / "annotations.yaml").read_text() + "\n")
+    commit(repo.parent, "Touch beta", "2025-05-02T00:00:00+00:00")
+    build_incremental(options, cache)
+    assert "briefings/beta/index.html" in cache.rendered and "briefings/alpha/index.html" in cache.reused
+    assert history_items(briefing_page(tmp_path / "inc", "beta"))[0] == ("2025-05-02T00:00:00+00:00", "Touch beta")
