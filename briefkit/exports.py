@@ -216,8 +216,7 @@ class Exporter:
                 "unique_id": f"{b.slug}-{counts[b.slug]}",
                 "start_date": {"year": e.date.year, "month": e.date.month, "day": e.date.day},
                 "text": {"headline": escape(e.text), "text": f'<a href="{escape(href)}">{escape(b.title)}</a>'},
-                "group": b.title,
-            })
+            })  # no "group": one row per briefing would not scale to thousands of them
         title = {"text": {"headline": escape(self.site.config.title),
                           "text": escape(self.site.config.description or "")}}
         return {"title": title, "events": events}
