@@ -132,6 +132,31 @@ class Briefing:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """A commit that touched a briefing's folder: committer date (ISO 8601, as recorded), subject."""
+
+    when: str
+    subject: str
+    commit: str
+
+    @property
+    def date(self) -> dt.date:
+        return dt.date.fromisoformat(self.when[:10])
+
+
+@dataclass(frozen=True)
+class History:
+    """A briefing's history from git: the newest commits first, and how many there are in all."""
+
+    recent: tuple[Revision, ...]
+    total: int
+
+    @property
+    def updated(self) -> str:
+        return self.recent[0].when
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     event: Event
     briefing: Briefing
@@ -149,6 +174,7 @@ class Site:
     briefings_by_actor: Mapping[str, tuple[Briefing, ...]] = field(repr=False)
     quotes_by_actor: Mapping[str, tuple[tuple[Briefing, Quote], ...]] = field(repr=False)
     briefings_by_tag: Mapping[str, tuple[Briefing, ...]] = field(repr=False)
+    history: Mapping[str, History] = field(default_factory=lambda: MappingProxyType({}), repr=False)  # by slug
 
     @property
     def updated(self) -> dt.date | None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
+from .history import load_history
 from .loader import load_content
 from .model import Site
 from .render import render_site
@@ -70,6 +71,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
         raise ContentError(report.sorted())
     files = pages = 0
     if options.write:
+        site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
         outputs = render(site)
         pages = sum(output.path.endswith(".html") for output in outputs)

@@ -11,6 +11,7 @@ import jinja2
 from feedgen.feed import FeedGenerator
 
 from .. import urls
+from ..exports import Exporter
 from ..model import Actor, Briefing, Site
 from ..writer import Output
 
@@ -72,6 +73,8 @@ def json_ld(site: Site, briefing: Briefing) -> dict:
     }
     if briefing.tags:
         data["keywords"] = list(briefing.tags)
+    if briefing.slug in site.history:
+        data["dateModified"] = site.history[briefing.slug].updated
     if site.config.base_url:
         data["url"] = absolute(site, page)
         data["mainEntityOfPage"] = absolute(site, page)
@@ -92,6 +95,7 @@ class PageRenderer:
         self.site = site
         self.folder = folder
         self.env = make_environment(folder)
+        self.exports = Exporter(site)
 
     def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
         html = self.env.get_template(template).render(
@@ -107,7 +111,9 @@ class PageRenderer:
         pages = [self.page("briefing.html", path, briefing.title, briefing=briefing,
                            lang=briefing.language or self.site.config.language,
                            description=briefing.summary_text, json_ld=json_ld(self.site, briefing),
-                           edit_url=self.edit_url(briefing))]
+                           edit_url=self.edit_url(briefing), history=self.site.history.get(briefing.slug),
+                           source_links=self.exports.source_links(briefing))]
+        pages.append(self.exports.annotations(briefing, pages[0].data.decode("utf-8")))
         pages.extend(Output(f"{folder}/{name}", copy_from=source) for name, source in briefing.media)
         return pages
 
@@ -137,6 +143,7 @@ class PageRenderer:
         outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
         outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)
                        for asset in sorted((self.folder / "assets").iterdir()) if asset.is_file())
+        outputs.extend(self.exports.data_files())
         outputs.append(Output("feed.xml", feed(site)))
         if site.config.base_url:
             outputs.append(Output("sitemap.xml", sitemap(site, outputs)))

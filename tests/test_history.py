@@ -1,0 +1,159 @@
+"""History from git: "Updated <date>", dateModified and the commits that touched a briefing's
+folder, from a temporary repository with scripted commits (fixed author and committer dates)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from briefkit import history
+from briefkit.history import parse_log
+from conftest import briefing_page, build_ok, make_content, simple_briefing, snapshot
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def git(repo: Path, *args: str, when: str | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", HOME=str(repo))
+    if when:
+        env.update(GIT_AUTHOR_DATE=when, GIT_COMMITTER_DATE=when)
+    done = subprocess.run(["git", "-c", "user.name=Editor", "-c", "user.email=editor@example.org",
+                           "-c", "commit.gpgsign=false", *args],
+                          cwd=repo, env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def commit(repo: Path, message: str, when: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message, when=when)
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    """A repository whose content folder is `content/`, with commits on two briefings."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    src = make_content(root, {**simple_briefing("alpha", title="Alpha"), "site.yaml": "title: Site\n"})
+    commit(root, "Add alpha", "2025-01-02T10:00:00+01:00")
+    make_content(root, simple_briefing("beta", title="Beta"))
+    commit(root, "Add beta", "2025-01-03T09:00:00+00:00")
+    (src / "alpha" / "article.txt").write_text((src / "alpha" / "article.txt").read_text() + "\nMore.\n")
+    commit(root, "Alpha: add a line & fix \"quotes\"", "2025-02-10T23:30:00-05:00")
+    (src / "site.yaml").write_text("title: Site two\n")
+    commit(root, "Retitle the site", "2025-03-01T08:00:00+00:00")
+    return src
+
+
+def history_items(doc) -> list[tuple[str, str]]:
+    return [(li.xpath("string(time/@datetime)"), li.xpath("string(span)"))
+            for li in doc.xpath("//section[@class='briefing-history']//li")]
+
+
+def page_json_ld(doc) -> dict:
+    (script,) = doc.xpath("//script[@type='application/ld+json']")
+    return json.loads(script.text)
+
+
+def test_briefing_shows_updated_date_and_its_commits_newest_first(repo, tmp_path):
+    build_ok(repo, tmp_path / "out")
+    alpha = briefing_page(tmp_path / "out", "alpha")
+    assert history_items(alpha) == [("2025-02-10T23:30:00-05:00", 'Alpha: add a line & fix "quotes"'),
+                                     ("2025-01-02T10:00:00+01:00", "Add alpha")]
+    (meta,) = alpha.xpath("//header[@class='briefing-header']/p[@class='meta']")
+    assert " ".join(meta.text_content().split()) == "1 January 2025 · Updated 10 February 2025"
+    assert meta.xpath("time[2]/@datetime") == ["2025-02-10T23:30:00-05:00"]
+    assert page_json_ld(alpha)["dateModified"] == "2025-02-10T23:30:00-05:00"
+    beta = briefing_page(tmp_path / "out", "beta")
+    assert history_items(beta) == [("2025-01-03T09:00:00+00:00", "Add beta")]  # not the site.yaml commit
+    briefings = json.loads((tmp_path / "out" / "data" / "briefings.json").read_text())["briefings"]
+    assert {b["slug"]: b["updated"] for b in briefings} == {"alpha": "2025-02-10T23:30:00-05:00",
+                                                          "beta": "2025-01-03T09:00:00+00:00"}
+
+
+def test_uncommitted_changes_do_not_appear_and_builds_are_reproducible(repo, tmp_path):
+    build_ok(repo, tmp_path / "one")
+    (repo / "beta" / "article.txt").write_text((repo / "beta" / "article.txt").read_text() + "\nDraft.\n")
+    make_content(repo.parent, simple_briefing("gamma", title="Gamma"))  # never committed
+    build_ok(repo, tmp_path / "two")
+    assert history_items(briefing_page(tmp_path / "two", "beta")) == [("2025-01-03T09:00:00+00:00", "Add beta")]
+    gamma = briefing_page(tmp_path / "two", "gamma")
+    assert gamma.xpath("//section[@class='briefing-history']") == []
+    assert "Updated" not in gamma.xpath("string(//header[@class='briefing-header'])")
+    assert "dateModified" not in page_json_ld(gamma)
+    (repo / "beta" / "article.txt").write_text((repo / "beta" / "article.txt").read_text().replace("Draft.", ""))
+    shutil.rmtree(repo / "gamma")
+    build_ok(repo, tmp_path / "three")
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "three")
+
+
+def test_long_history_is_capped_with_a_count(repo, tmp_path):
+    for day in range(1, 13):
+        (repo / "beta" / "article.txt").write_text(f"Ada Lovelace wrote on day {day}.\n\n"
+                                                   "\"The engine weaves algebraic patterns,\" Lovelace said.\n")
+        commit(repo.parent, f"Beta edit {day}", f"2025-04-{day:02}T12:00:00+00:00")
+    build_ok(repo, tmp_path / "out")
+    beta = briefing_page(tmp_path / "out", "beta")
+    items = history_items(beta)
+    assert [subject for _, subject in items] == [f"Beta edit {day}" for day in range(12, 2, -1)]
+    assert " ".join(beta.xpath("string(//section[@class='briefing-history']/p)").split()) \
+        == "3 earlier changes not shown."
+
+
+def test_outside_git_there_is_no_history(content, tmp_path):
+    src = content(simple_briefing("alpha"))
+    assert subprocess.run(["git", "rev-parse"], cwd=src, capture_output=True).returncode != 0, \
+        "the temporary folder is inside a git repository"
+    build_ok(src, tmp_path / "out")
+    doc = briefing_page(tmp_path / "out", "alpha")
+    assert doc.xpath("//section[@class='briefing-history']") == []
+    assert "dateModified" not in page_json_ld(doc)
+
+
+def test_without_git_there_is_no_history(repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(history.shutil, "which", lambda name: None)
+    build_ok(repo, tmp_path / "out")
+    assert briefing_page(tmp_path / "out", "alpha").xpath("//section[@class='briefing-history']") == []
+
+
+def test_one_git_call_for_the_whole_content_folder(repo, tmp_path, monkeypatch):
+    calls = []
+    real_run = history.subprocess.run
+
+    def counting_run(args, **kwargs):
+        calls.append(args)
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(history.subprocess, "run", counting_run)
+    build_ok(repo, tmp_path / "out")
+    assert len(calls) == 1 and calls[0][-2:] == ["--", "."]
+
+
+def test_parse_log_reads_odd_subjects_and_paths():
+    log = ("\x1eaaa\x1f2025-01-02T00:00:00+00:00\x1fSubject with \x1f? no: tabs\tand \u00e9\0\n"
+           "one/annotations.yaml\0one/pic with space.png\0site.yaml\0"
+           "\x1ebbb\x1f2025-01-01T00:00:00+00:00\x1fFirst\0\nnew\nline/article.txt\0one/article.md\0")
+    parsed = parse_log(log, recent=1)
+    assert parsed["one"].total == 2 and [r.commit for r in parsed["one"].recent] == ["aaa"]
+    assert parsed["one"].recent[0].subject == "Subject with \x1f? no: tabs\tand \u00e9"
+    assert set(parsed) == {"one", "new\nline"}
+
+
+def test_live_preview_picks_up_a_new_commit(repo, tmp_path):
+    """serve's incremental render must not reuse a page whose history changed."""
+    from briefkit.incremental import RenderCache, build_incremental
+    from briefkit.pipeline import BuildOptions
+    options, cache = BuildOptions(src=repo, out=tmp_path / "inc", src_display=str(repo)), RenderCache()
+    build_incremental(options, cache)
+    git(repo.parent, "commit", "-q", "--allow-empty", "-m", "Empty", when="2025-05-01T00:00:00+00:00")
+    (repo / "beta" / "annotations.yaml").write_text((repo / "beta" / "annotations.yaml").read_text() + "\n")
+    commit(repo.parent, "Touch beta", "2025-05-02T00:00:00+00:00")
+    build_incremental(options, cache)
+    assert "briefings/beta/index.html" in cache.rendered and "briefings/alpha/index.html" in cache.reused
+    assert history_items(briefing_page(tmp_path / "inc", "beta"))[0] == ("2025-05-02T00:00:00+00:00", "Touch beta")
