@@ -331,6 +331,4 @@ def site_problems(folder: Path) -> tuple[list[str], dict[str, int]]:
                 problems.append(f"{rel}: a script file that is not the site's own")
             if suffix in (".svg", ".svgz") and rel not in ALLOWED_SVG:
                 problems.append(f"{rel}: an SVG (a document that can hold script) from content")
-            if suffix == ".txt" and b"<" in data:
-                problems.append(f"{rel}: markup in a text file")
     return problems, counts

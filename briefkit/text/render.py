@@ -11,7 +11,7 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
+from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE, AtomicString
 
 from .anchoring import QuoteResult, QuoteSpec, anchor_quotes, paragraphs
 from .mentions import ActorSpec, mark_mentions
@@ -80,6 +80,7 @@ class Job:
 
     def apply(self, root: etree.Element, stash: list[str] | tuple = ()) -> None:
         restore_entities(root, stash)
+        unescape_code(root)
         self.make_links_inert(root)
         if not self.is_article:
             self.flattened = flatten_to_phrasing(root)
@@ -165,6 +166,18 @@ def restore_entities(root: etree.Element, stash: list[str]) -> None:
                 # Autolinked e-mail addresses come as `\x02amp\x03#112;` character references.
                 value = AMP_ENTITY_RE.sub(lambda m: html.unescape("&" + m.group(1)), value)
                 setattr(element, slot, value)
+
+
+CODE_ESCAPE_RE = re.compile(r"&(lt|gt|amp);")
+CODE_ESCAPES = {"lt": "<", "gt": ">", "amp": "&"}
+
+
+def unescape_code(root: etree.Element) -> None:
+    """Code spans and indented code blocks come with their text already escaped (`&lt;`); make it
+    the text a reader sees, as elsewhere in the tree (serialise escapes it once, and only once)."""
+    for element in root.iter("code"):
+        if element.text and "&" in element.text:
+            element.text = AtomicString(CODE_ESCAPE_RE.sub(lambda m: CODE_ESCAPES[m.group(1)], element.text))
 
 
 def serialise(root: etree.Element) -> str:
