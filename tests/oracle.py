@@ -50,6 +50,7 @@ CSS_DATA_IMAGE_RE = re.compile(r"data:image/(png|gif|jpeg|webp|avif|svg\+xml)[;,
 # The site's own script files (the article popovers, the search UI), loaded by relative URL.
 OWN_SCRIPT = re.compile(r"(\.\./)*(assets|pagefind)/[A-Za-z0-9._-]+\.js")
 JSON_LD = "application/ld+json"
+XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 PAGEFIND_SIGNATURE = b"pagefind_dcd"
 
 
@@ -190,7 +191,9 @@ def html_problems(markup: str, where: str, *, page: bool) -> list[str]:
     for body in json_blocks:
         problems.extend(json_ld_problems(body, where))
 
-    # The same checks on lxml's tree (a second, independent parser).
+    # The same checks on lxml's tree (a second, independent parser). lxml refuses text with the
+    # control characters XML forbids; browsers read them as text, so they stand in as U+FFFD.
+    markup = XML_INVALID_RE.sub("\ufffd", markup)
     if markup.strip():
         tree = (lxml.html.document_fromstring(markup) if page
                 else lxml.html.fragment_fromstring(markup, create_parent="div"))

@@ -132,6 +132,9 @@ CASES = [
     Case("registry-name", "registry.name", f"The Villain {JSON_LD_BREAK}"),
     Case("registry-description", "registry.description", COMMENT),
     Case("registry-alias", "registry.aliases+", IMG),
+    # YAML escapes put control characters in any field: the feed (XML) cannot hold them.
+    Case("title-yaml-control-escapes", "ann.title", "T\b\x01\x1b", shown="T"),
+    Case("site-description-yaml-control-escapes", "site.description", "D\x00\x0b", shown="D"),
     Case("timeline-text", "ann.timeline.0.text", SCRIPT, shown=SCRIPT),
     # --- URLs from YAML go into href as they are: anything but http(s) is an error -------------
     Case("context-url-javascript", "ann.context.0.url", JS, error=url_error(29, 8, JS)),

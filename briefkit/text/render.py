@@ -59,8 +59,11 @@ def is_safe_url(url: str) -> bool:
 def sanitise(fragment: str, tags: set[str], attributes: dict[str, set[str]],
              attribute_values: dict[str, dict[str, set[str]]] | None = None) -> str:
     """Keep only the listed tags and attributes (and attribute values), and only safe URLs."""
-    return nh3.clean(fragment, tags=tags, attributes=attributes, tag_attribute_values=attribute_values,
-                     url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
+    cleaned = nh3.clean(fragment, tags=tags, attributes=attributes, tag_attribute_values=attribute_values,
+                        url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
+    # nh3 writes a carriage return (`&#13;` in the input) as it is, which the next HTML parser
+    # reads as a line feed: keep it a reference so that sanitising again changes nothing.
+    return cleaned.replace("\r", "&#13;")
 
 
 @dataclass

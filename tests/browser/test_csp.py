@@ -73,7 +73,7 @@ def test_every_page_type_loads_without_a_csp_violation(new_page, site, kind):
             # The popover script runs (it styles the popover through the CSSOM, which CSP allows).
             mark = page.locator("[data-article] mark[data-quote] a").first
             mark.hover()
-            page.wait_for_function("!document.getElementById('bk-popover').hidden")
+            page.wait_for_function("() => !document.getElementById('bk-popover').hidden")
     problems = violations(page, seen)
     print(f"{kind}: {len(problems)} CSP violations / console errors")
     assert problems == [], "\n".join(problems)
@@ -84,7 +84,7 @@ def test_a_briefing_opened_from_files_runs_its_script_under_the_policy(new_page,
     page, seen = watched(new_page)
     page.goto((site.root / site.path("briefing")).as_uri(), wait_until="load")
     page.locator("[data-article] mark[data-quote] a").first.hover()
-    page.wait_for_function("!document.getElementById('bk-popover').hidden")
+    page.wait_for_function("() => !document.getElementById('bk-popover').hidden")
     assert violations(page, seen) == []
 
 
