@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
+import json
 from dataclasses import dataclass
 
 import lxml.html
 import pytest
 import yaml
 
-from conftest import build_site, make_content
-from oracle import site_problems, unsafe_url
+from conftest import build_site
+from oracle import pagefind_fragment, site_problems
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -96,6 +96,10 @@ def url_error(line: int, column: int, url: str, file: str = "case/annotations.ya
     return f"{file}:{line}:{column}: error: '{url}' is not an http or https URL"
 
 
+def slug_error(line: int, column: int, value: str) -> str:
+    return f"case/annotations.yaml:{line}:{column}: error: '{value}' is not a valid slug"
+
+
 CASES = [
     # --- annotations: text fields -------------------------------------------------------------
     Case("title-script", "ann.title", SCRIPT, shown=SCRIPT),
@@ -151,9 +155,9 @@ CASES = [
     Case("registry-url-data", "registry.url", SVG_DATA, error=url_error(7, 8, SVG_DATA, "actors.yaml")),
     Case("registry-wikidata-markup", "registry.wikidata", 'Q1"><script>alert(1)</script>',
          error="actors.yaml:8:13: error: 'Q1\"><script>alert(1)</script>' is not a Wikidata item id"),
-    Case("tag-markup", "ann.tags.0", SCRIPT, error="case/annotations.yaml:10:3: error: '<script>alert(1)</script>' is not a valid slug"),
-    Case("actor-id-markup", "ann.actors.1.id", 'x"><script>', error="case/annotations.yaml:14:7: error: 'x\"><script>' is not a valid slug"),
-    Case("quote-id-markup", "ann.quotes.0.id", "../x<script>", error="case/annotations.yaml:27:7: error: '../x<script>' is not a valid slug"),
+    Case("tag-markup", "ann.tags.0", SCRIPT, error=slug_error(10, 3, SCRIPT)),
+    Case("actor-id-markup", "ann.actors.1.id", 'x"><script>', error=slug_error(14, 7, 'x"><script>')),
+    Case("quote-id-markup", "ann.quotes.0.id", "../x<script>", error=slug_error(27, 7, "../x<script>")),
     # --- site.yaml -----------------------------------------------------------------------------
     Case("site-title", "site.title", SCRIPT, shown=SCRIPT),
     Case("site-description", "site.description", f"{IMG} {JSON_LD_BREAK}", shown=IMG),
@@ -277,6 +281,13 @@ def test_hostile_case(tmp_path, case):
     if case.shown:
         page = out / ("index.html" if case.where.startswith("site.") else "briefings/case/index.html")
         assert case.shown in page_text(page)
+    if case.where == "ann.title":
+        # The JSON-LD block and the search record carry the title as it was written, whatever it holds.
+        doc = lxml.html.document_fromstring((out / "briefings" / "case" / "index.html").read_bytes())
+        ld = json.loads(doc.xpath("//script[@type='application/ld+json']")[0].text)
+        assert ld["headline"] == case.payload
+        titles = [pagefind_fragment(p.read_bytes())["meta"]["title"] for p in (out / "pagefind" / "fragment").iterdir()]
+        assert case.payload in titles
 
 
 def test_there_are_at_least_fifty_cases():
