@@ -8,6 +8,7 @@ output file, the way a browser would tokenise it, and looks for anything executa
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 
 import lxml.etree
@@ -16,7 +17,8 @@ import pytest
 import yaml
 
 from conftest import build_site, make_content
-from oracle import ATOM, html_problems, record_problems, site_problems, unsafe_url, xml_problems
+from oracle import (ATOM, html_problems, pagefind_fragment, record_problems, site_problems, unsafe_url,
+                    xml_problems)
 
 XSS = [
     "<script>alert(1)</script>",
@@ -389,3 +391,40 @@ def test_links_that_open_a_new_tab_carry_noopener(hostile_site):
     fragment = lxml.html.fragment_fromstring(html, create_parent="div")
     assert not fragment.xpath(".//*[@target]") and fragment.xpath(".//a[@href='https://example.org/']")
     assert targets == 0  # today nothing opens a new tab; if something does, the loop above checks it
+
+
+def plant(out, rel: str, old: bytes, new: bytes) -> None:
+    path = out / rel
+    data = path.read_bytes()
+    assert old in data, rel
+    path.write_bytes(data.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("kind", ["page", "json-ld", "feed", "fragment", "css", "script-file", "svg-file"])
+def test_the_oracle_finds_a_problem_planted_in_each_kind_of_file(tmp_path, kind):
+    """site_problems really reads every kind of output file: plant one live thing, it is found."""
+    src = make_content(tmp_path, hostile_files())
+    out = tmp_path / "out"
+    code, stdout, stderr = build_site(src, out)
+    assert code == 0, stderr
+    assert site_problems(out)[0] == []
+    page = "briefings/hostile-md/index.html"
+    if kind == "page":
+        plant(out, page, b"<main", b"<div onmouseover=alert(1)></div><main")
+    elif kind == "json-ld":
+        plant(out, page, b'"@context"', b'"x": "</script><script>alert(1)</script>", "@context"')
+    elif kind == "feed":
+        plant(out, "feed.xml", b'<content type="html">', b'<content type="html">&lt;img src=x onerror=alert(1)&gt;')
+    elif kind == "fragment":
+        fragment = sorted((out / "pagefind" / "fragment").iterdir())[0]
+        record = pagefind_fragment(fragment.read_bytes())
+        record["url"] = "javascript:alert(1)"
+        fragment.write_bytes(gzip.compress(b"pagefind_dcd" + json.dumps(record).encode()))
+    elif kind == "css":
+        plant(out, "assets/style.css", b"body", b"body { background: url(javascript:alert(1)) } body")
+    elif kind == "script-file":
+        (out / "briefings" / "hostile-md" / "x.js").write_text("alert(1)")
+    else:
+        (out / "briefings" / "hostile-md" / "x.svg").write_text("<svg onload='alert(1)'/>")
+    problems, counts = site_problems(out)
+    assert problems, kind
