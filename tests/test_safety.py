@@ -8,11 +8,8 @@ output file, the way a browser would tokenise it, and looks for anything executa
 from __future__ import annotations
 
 import datetime as dt
-import html
+import gzip
 import json
-import re
-from html.parser import HTMLParser
-from pathlib import Path
 
 import lxml.etree
 import lxml.html
@@ -20,6 +17,8 @@ import pytest
 import yaml
 
 from conftest import build_site, make_content
+from oracle import (ATOM, html_problems, pagefind_fragment, record_problems, site_problems, unsafe_url,
+                    xml_problems)
 
 XSS = [
     "<script>alert(1)</script>",
@@ -135,141 +134,6 @@ def hostile_files() -> dict[str, str]:
     }
 
 
-# --- the oracle -----------------------------------------------------------------------------
-
-URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
-                  "cite", "srcset", "ping", "manifest", "codebase", "longdesc", "lowsrc", "dynsrc"}
-FORBIDDEN_TAGS = {"iframe", "object", "embed", "frame", "frameset", "applet", "base", "svg", "math"}
-BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
-# The site's own script files (the article popovers, the search UI), loaded by relative URL.
-OWN_SCRIPT = re.compile(r"(\.\./)*(assets|pagefind)/[A-Za-z0-9._-]+\.js")
-
-
-def own_script(attrs: dict, body: str) -> bool:
-    """An external script of the site itself, with no inline code."""
-    return not body.strip() and bool(OWN_SCRIPT.fullmatch(attrs.get("src") or ""))
-
-
-def dangerous_url(value: str) -> bool:
-    """True if a browser could read the value as a javascript:, vbscript: or data: URL."""
-    cleaned = re.sub(r"[\x00-\x20\x7f]", "", html.unescape(value)).lower()
-    return cleaned.startswith(BAD_SCHEMES)
-
-
-class Tokens(HTMLParser):
-    """A tokeniser pass (html.parser splits script data the way browsers do)."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
-        self.scripts: list[tuple[dict, str]] = []
-        self._script: tuple[dict, list[str]] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, attrs))
-        if tag == "script":
-            self._script = (dict(attrs), [])
-
-    handle_startendtag = handle_starttag
-
-    def handle_data(self, data):
-        if self._script is not None:
-            self._script[1].append(data)
-
-    def handle_endtag(self, tag):
-        if tag == "script" and self._script is not None:
-            self.scripts.append((self._script[0], "".join(self._script[1])))
-            self._script = None
-
-    def close(self):
-        super().close()
-        if self._script is not None:  # an unterminated script still runs
-            self.scripts.append((self._script[0], "".join(self._script[1])))
-            self._script = None
-
-
-def html_problems(markup: str, where: str, *, page: bool) -> list[str]:
-    """Everything executable in an HTML document or fragment, as messages."""
-    problems = []
-    tokens = Tokens()
-    tokens.feed(markup)
-    tokens.close()
-    for tag, attrs in tokens.tags:
-        if tag in FORBIDDEN_TAGS:
-            problems.append(f"{where}: <{tag}> element")
-        for name, value in attrs:
-            if name.startswith("on"):
-                problems.append(f"{where}: <{tag} {name}=...> event handler")
-            if name in URL_ATTRIBUTES and value is not None and dangerous_url(value):
-                problems.append(f"{where}: <{tag} {name}={value!r}>")
-            if tag == "meta" and name == "http-equiv" and (value or "").lower() == "refresh":
-                problems.append(f"{where}: <meta http-equiv=refresh>")
-    for attrs, body in tokens.scripts:
-        if not page or (attrs.get("type") != "application/ld+json" and not own_script(attrs, body)):
-            problems.append(f"{where}: <script {attrs}> {body[:80]!r}")
-    json_blocks = [body for attrs, body in tokens.scripts if attrs.get("type") == "application/ld+json"]
-    if len(json_blocks) > 1:
-        problems.append(f"{where}: {len(json_blocks)} ld+json blocks")
-    for body in json_blocks:
-        if "</script" in body.lower() or "<!--" in body:
-            problems.append(f"{where}: ld+json contains </script or <!--")
-        try:
-            json.loads(body)
-        except ValueError as exc:
-            problems.append(f"{where}: ld+json does not parse: {exc}")
-
-    # The same checks on lxml's tree (a second, independent parser).
-    if markup.strip():
-        tree = (lxml.html.document_fromstring(markup) if page
-                else lxml.html.fragment_fromstring(markup, create_parent="div"))
-        for element in tree.iter():
-            if not isinstance(element.tag, str):
-                continue
-            if element.tag in FORBIDDEN_TAGS:
-                problems.append(f"{where}: lxml <{element.tag}>")
-            if element.tag == "script" and element.get("type") != "application/ld+json" \
-                    and not (page and own_script(dict(element.attrib), element.text or "")):
-                problems.append(f"{where}: lxml <script>")
-            for name, value in element.attrib.items():
-                if name.lower().startswith("on"):
-                    problems.append(f"{where}: lxml <{element.tag} {name}>")
-                if name.lower() in URL_ATTRIBUTES and dangerous_url(value):
-                    problems.append(f"{where}: lxml <{element.tag} {name}={value!r}>")
-        if page:
-            data = tree.xpath("//script[@type='application/ld+json']")
-            if len(data) > 1:
-                problems.append(f"{where}: lxml sees {len(data)} JSON-LD blocks")
-    return problems
-
-
-ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def xml_problems(path: Path, where: str) -> list[str]:
-    problems = []
-    root = lxml.etree.fromstring(path.read_bytes())  # raises on malformed XML
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        local = lxml.etree.QName(element).localname
-        if lxml.etree.QName(element).namespace not in (None, "http://www.w3.org/2005/Atom",
-                                                       "http://www.sitemaps.org/schemas/sitemap/0.9"):
-            problems.append(f"{where}: element in foreign namespace {element.tag}")
-        for name, value in element.attrib.items():
-            if name.startswith("on"):
-                problems.append(f"{where}: <{local} {name}>")
-            if name == "href" and dangerous_url(value):
-                problems.append(f"{where}: <{local} href={value!r}>")
-        if local in ("loc", "id", "uri") and element.text and dangerous_url(element.text):
-            problems.append(f"{where}: <{local}>{element.text}")
-        # Atom text constructs of type html/xhtml are HTML to the reader: check them as HTML too.
-        if element.get("type") in ("html", "xhtml") or local == "content":
-            inner = (element.text or "") if element.get("type") != "xhtml" else \
-                lxml.etree.tostring(element, encoding="unicode")
-            problems.extend(html_problems(inner, f"{where} <{local}>", page=False))
-    return problems
-
-
 # --- the tests ------------------------------------------------------------------------------
 
 
@@ -292,23 +156,8 @@ def test_hostile_content_builds(hostile_site):
 def test_every_output_file_is_inert(hostile_site):
     code, stderr, out = hostile_site
     assert code == 0, stderr
-    problems = []
-    checked = 0
-    for path in sorted(out.rglob("*")):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(out).as_posix()
-        if path.suffix == ".html":
-            problems.extend(html_problems(path.read_text(encoding="utf-8"), rel, page=True))
-            checked += 1
-        elif path.suffix == ".xml":
-            problems.extend(xml_problems(path, rel))
-            checked += 1
-        elif path.suffix in (".txt", ".css"):
-            text = path.read_text(encoding="utf-8").lower()
-            if "<script" in text or "javascript:" in text:
-                problems.append(f"{rel}: script or javascript: in a text file")
-    assert checked >= 10
+    problems, counts = site_problems(out)
+    assert counts["html"] >= 10 and counts["xml"] == 2 and counts["fragment"] >= 4, counts
     assert not problems, "\n".join(problems)
 
 
@@ -368,10 +217,42 @@ def test_warnings_name_the_inert_links(hostile_site):
     "<iframe src='https://example.org/'></iframe>",
     "<embed src=x>",
     '<script type="application/ld+json">{"a": "</script><script>alert(1)</script>"}</script>',
+    '<script type="application/ld+json">{"a": "<!--<script>"}</script>',
+    "<img srcset='a.png 1x, javascript:alert(1) 2x'>",
+    "<p style=\"background: url('javascript:alert(1)')\">x</p>",
+    "<p style='width: expression(alert(1))'>x</p>",
+    "<style>@import 'javascript:alert(1)';</style>",
+    "<a href='vbscript:x'>x</a>",
+    "<a href='file:///etc/passwd'>x</a>",
+    "<a href='https://example.org/' target='_blank'>opens a tab without rel</a>",
+    "<meta http-equiv='refresh' content='0;url=https://evil.example/'>",
+    "<base href='https://evil.example/'>",
+    "<video poster='javascript:alert(1)'></video>",
+    "<svg><a xlink:href='javascript:alert(1)'>x</a></svg>",
+    "<script src='https://evil.example/x.js'></script>",
+    "<script src='assets/briefkit.js'>alert(1)</script>",
 ])
 def test_the_oracle_catches_live_markup(markup):
     """The checks above must be able to fail: each of these is executable."""
     assert html_problems(f"<!DOCTYPE html><html><head></head><body>{markup}</body></html>", "x", page=True)
+
+
+@pytest.mark.parametrize("feed", [
+    '<feed xmlns="http://www.w3.org/2005/Atom"><entry><content type="html">&lt;img src=x onerror=alert(1)&gt;'
+    '</content></entry></feed>',
+    '<feed xmlns="http://www.w3.org/2005/Atom"><link href="javascript:alert(1)"/></feed>',
+    '<feed xmlns="http://www.w3.org/2005/Atom"><title type="html">&lt;script&gt;alert(1)&lt;/script&gt;</title></feed>',
+    '<feed xmlns="http://www.w3.org/2005/Atom"><h:script xmlns:h="http://www.w3.org/1999/xhtml"/></feed>',
+    '<feed xmlns="http://www.w3.org/2005/Atom"><entry>',
+])
+def test_the_oracle_catches_live_markup_in_a_feed(feed):
+    assert xml_problems(feed.encode(), "feed.xml")
+
+
+def test_the_oracle_reads_search_records_as_the_search_page_shows_them():
+    assert not record_problems({"url": "/x/index.html", "content": "<script>alert(1)</script>",
+                                "meta": {"title": "<img src=x onerror=alert(1)>"}}, "record")
+    assert record_problems({"url": "javascript:alert(1)", "content": "", "meta": {}}, "record")
 
 
 def test_the_oracle_accepts_one_json_ld_block():
@@ -392,7 +273,7 @@ def test_links_are_made_inert_not_removed(hostile_site):
         assert label in text
     for a in article.iter("a"):
         href = a.get("href")
-        assert href is None or not dangerous_url(href)
+        assert href is None or not unsafe_url(href)
     # The safe link next to them survives.
     assert article.xpath(".//a[@href='https://example.org/ok']")
 
@@ -440,3 +321,110 @@ def test_slug_fields_cannot_hold_markup(tmp_path, field):
     assert code == 1, stderr
     assert "not a valid slug" in stderr
     assert not (tmp_path / "out").exists()
+
+
+CSP = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "img-src 'self' http: https:")
+SEARCH_CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; "
+              "form-action 'self'; img-src 'self' http: https: data:")
+
+
+def test_every_page_carries_the_content_security_policy_first(hostile_site):
+    """The policy is the first thing after the charset, so it covers every element after it; only
+    the search page widens it (Pagefind's WebAssembly and data: icons); none allows inline script."""
+    code, stderr, out = hostile_site
+    assert code == 0, stderr
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) >= 10
+    for path in pages:
+        head = lxml.html.document_fromstring(path.read_bytes()).head
+        first, second = head[0], head[1]
+        assert first.tag == "meta" and first.get("charset") == "utf-8", path
+        assert second.get("http-equiv") == "Content-Security-Policy", path
+        expected = SEARCH_CSP if path == out / "search" / "index.html" else CSP
+        assert second.get("content") == expected, path
+        assert "'unsafe-inline'" not in second.get("content") and "'unsafe-eval'" not in second.get("content")
+        assert len(head.xpath("//meta[@http-equiv]")) == 1, path
+
+
+def test_no_page_has_inline_style_or_script(hostile_site):
+    """Anything inline would be blocked by the policy (style-src falls back to 'self')."""
+    code, stderr, out = hostile_site
+    assert code == 0, stderr
+    for path in sorted(out.rglob("*.html")):
+        doc = lxml.html.document_fromstring(path.read_bytes())
+        assert not doc.xpath("//style | //*[@style]"), path
+        scripts = doc.xpath("//script[not(@src)][not(@type='application/ld+json')]")
+        assert not scripts, path
+
+
+def test_table_alignment_becomes_classes(tmp_path):
+    """Python-Markdown writes alignment as style attributes, which the policy blocks."""
+    src = make_content(tmp_path, {
+        "t/annotations.yaml": "title: T\ndate: 2025-01-01\nsummary: S\n",
+        "t/article.md": "| l | c | r | n |\n|:--|:-:|--:|---|\n| a | b | c | d |\n",
+    })
+    code, stdout, stderr = build_site(src, tmp_path / "out")
+    assert code == 0, stderr
+    doc = lxml.html.document_fromstring((tmp_path / "out" / "briefings" / "t" / "index.html").read_bytes())
+    cells = doc.xpath("//*[@data-article]//td")
+    assert [c.get("class") for c in cells] == ["align-left", "align-center", "align-right", None]
+    assert [c.get("class") for c in doc.xpath("//*[@data-article]//th")][:3] == \
+        ["align-left", "align-center", "align-right"]
+    assert not doc.xpath("//*[@style] | //*[@align]")
+    assert ".article-text .align-center { text-align: center; }" in \
+        (tmp_path / "out" / "assets" / "style.css").read_text(encoding="utf-8")
+
+
+def test_links_that_open_a_new_tab_carry_noopener(hostile_site):
+    """No page opens a new tab except with rel="noopener noreferrer"; an author cannot add target."""
+    code, stderr, out = hostile_site
+    assert code == 0, stderr
+    targets = 0
+    for path in sorted(out.rglob("*.html")):
+        for element in lxml.html.document_fromstring(path.read_bytes()).xpath("//*[@target]"):
+            targets += 1
+            assert {"noopener", "noreferrer"} <= set((element.get("rel") or "").split()), path
+    from briefkit.text.render import Renderer
+    html = Renderer().article('[x](https://example.org/ "t"){target=_blank}\n\n<a href="https://example.org/" '
+                              'target="_blank">y</a>', "md", (), ()).html
+    fragment = lxml.html.fragment_fromstring(html, create_parent="div")
+    assert not fragment.xpath(".//*[@target]") and fragment.xpath(".//a[@href='https://example.org/']")
+    print(f"{targets} links open a new tab")  # 0 today; any that does is checked by the loop above
+
+
+def plant(out, rel: str, old: bytes, new: bytes) -> None:
+    path = out / rel
+    data = path.read_bytes()
+    assert old in data, rel
+    path.write_bytes(data.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("kind", ["page", "json-ld", "feed", "fragment", "css", "script-file", "svg-file"])
+def test_the_oracle_finds_a_problem_planted_in_each_kind_of_file(tmp_path, kind):
+    """site_problems really reads every kind of output file: plant one live thing, it is found."""
+    src = make_content(tmp_path, hostile_files())
+    out = tmp_path / "out"
+    code, stdout, stderr = build_site(src, out)
+    assert code == 0, stderr
+    assert site_problems(out)[0] == []
+    page = "briefings/hostile-md/index.html"
+    if kind == "page":
+        plant(out, page, b"<main", b"<div onmouseover=alert(1)></div><main")
+    elif kind == "json-ld":
+        plant(out, page, b'"@context"', b'"x": "</script><script>alert(1)</script>", "@context"')
+    elif kind == "feed":
+        plant(out, "feed.xml", b'<content type="html">', b'<content type="html">&lt;img src=x onerror=alert(1)&gt;')
+    elif kind == "fragment":
+        fragment = sorted((out / "pagefind" / "fragment").iterdir())[0]
+        record = pagefind_fragment(fragment.read_bytes())
+        record["url"] = "javascript:alert(1)"
+        fragment.write_bytes(gzip.compress(b"pagefind_dcd" + json.dumps(record).encode()))
+    elif kind == "css":
+        plant(out, "assets/style.css", b"body", b"body { background: url(javascript:alert(1)) } body")
+    elif kind == "script-file":
+        (out / "briefings" / "hostile-md" / "x.js").write_text("alert(1)")
+    else:
+        (out / "briefings" / "hostile-md" / "x.svg").write_text("<svg onload='alert(1)'/>")
+    problems, counts = site_problems(out)
+    assert problems, kind

@@ -235,7 +235,7 @@ def live_session(browser, server: Server) -> None:
 
         # An edit shows on the open page within 2 s, without a reload from here.
         set_line(annotations, "title:", "title: Harbour talks <b>renamed</b> live")
-        page.wait_for_function("document.querySelector('h1').textContent.includes('renamed')", timeout=2_000)
+        page.wait_for_function("() => document.querySelector('h1').textContent.includes('renamed')", timeout=2_000)
         assert page.locator("h1").inner_text() == "Harbour talks <b>renamed</b> live"
 
         # Broken YAML: the last good page stays, under an overlay with file:line:column.
@@ -254,7 +254,7 @@ def live_session(browser, server: Server) -> None:
         # Fixed: the overlay goes on the next reload, which the server triggers.
         annotations.write_text(original, encoding="utf-8")
         overlay.wait_for(state="detached", timeout=2_000)
-        page.wait_for_function("document.querySelector('h1').textContent.includes('open talks')", timeout=2_000)
+        page.wait_for_function("() => document.querySelector('h1').textContent.includes('open talks')", timeout=2_000)
         assert not errors, errors
     finally:
         context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
@@ -155,29 +156,39 @@ def posix_dirname(path: str) -> str:
     return path.rsplit("/", 1)[0]
 
 
+# Characters XML 1.0 cannot hold at all, not even as references. YAML escapes ("\b", "\x01") can
+# put them in any text field; HTML shows them, but lxml (and every feed reader) refuses them.
+XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with the characters XML forbids replaced by U+FFFD, the replacement character."""
+    return XML_INVALID_RE.sub("\ufffd", text)
+
+
 def feed(site: Site) -> bytes:
     """The Atom feed of the newest briefings; absolute links when base_url is known."""
     base = site.config.base_url or ""
     fg = FeedGenerator()
     fg.id(base + "feed.xml" if base else "urn:briefkit:feed")
-    fg.title(site.config.title)
-    fg.subtitle(site.config.description or site.config.title)
+    fg.title(xml_text(site.config.title))
+    fg.subtitle(xml_text(site.config.description or site.config.title))
     fg.link(href=base + "feed.xml", rel="self")
     fg.link(href=base or "index.html", rel="alternate")
     fg.language(site.config.language)
-    fg.author({"name": site.config.author or site.config.title})
+    fg.author({"name": xml_text(site.config.author or site.config.title)})
     updated = site.updated or dt.date(1970, 1, 1)
     fg.updated(dt.datetime.combine(updated, dt.time(), dt.timezone.utc))
     for briefing in site.briefings[:FEED_SIZE]:
         page = urls.pretty(urls.briefing_page(briefing.slug))
         entry = fg.add_entry(order="append")
         entry.id(base + page if base else f"urn:briefkit:briefing:{briefing.slug}")
-        entry.title(briefing.title)
+        entry.title(xml_text(briefing.title))
         entry.link(href=base + page)
         when = dt.datetime.combine(briefing.date, dt.time(), dt.timezone.utc)
         entry.published(when)
         entry.updated(when)
-        entry.content(briefing.summary_html, type="html")
+        entry.content(xml_text(briefing.summary_html), type="html")
         for tag in briefing.tags:
             entry.category(term=tag)
     return fg.atom_str(pretty=True)

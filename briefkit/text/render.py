@@ -11,7 +11,7 @@ import markdown
 import nh3
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE
+from markdown.util import AMP_SUBSTITUTE, HTML_PLACEHOLDER_RE, AtomicString
 
 from .anchoring import QuoteResult, QuoteSpec, anchor_quotes, paragraphs
 from .mentions import ActorSpec, mark_mentions
@@ -36,12 +36,15 @@ ARTICLE_ATTRIBUTES = {
     "div": {"class"},
     "ol": {"start"},
     "img": {"src", "alt", "title"},
-    "th": {"style"},
-    "td": {"style"},
     "code": {"class"},
     "abbr": {"title"},
 }
 # Inline fields sit inside a sentence of the page (flatten_to_phrasing makes them so).
+# Table cell alignment as classes (style.css): the Content-Security-Policy forbids style attributes,
+# and HTML5 has no align attribute.
+ALIGN_CLASSES = {"left": "align-left", "center": "align-center", "right": "align-right"}
+ARTICLE_ATTRIBUTE_VALUES = {cell: {"class": set(ALIGN_CLASSES.values())} for cell in ("th", "td")}
+ALIGN_RE = re.compile(r"text-align:\s*(left|center|right)\b")
 INLINE_TAGS = {"a", "em", "strong", "b", "i", "code", "br", "del", "s", "sup", "sub", "span"}
 INLINE_ATTRIBUTES = {"a": {"href", "title"}}
 
@@ -53,10 +56,14 @@ def is_safe_url(url: str) -> bool:
     return match is None or match.group(1).lower() in SAFE_SCHEMES
 
 
-def sanitise(fragment: str, tags: set[str], attributes: dict[str, set[str]]) -> str:
-    """Keep only the listed tags and attributes, and only safe URLs."""
-    return nh3.clean(fragment, tags=tags, attributes=attributes, url_schemes=set(SAFE_SCHEMES),
-                     link_rel=None, strip_comments=True, filter_style_properties={"text-align"})
+def sanitise(fragment: str, tags: set[str], attributes: dict[str, set[str]],
+             attribute_values: dict[str, dict[str, set[str]]] | None = None) -> str:
+    """Keep only the listed tags and attributes (and attribute values), and only safe URLs."""
+    cleaned = nh3.clean(fragment, tags=tags, attributes=attributes, tag_attribute_values=attribute_values,
+                        url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
+    # nh3 writes a carriage return (`&#13;` in the input) as it is, which the next HTML parser
+    # reads as a line feed: keep it a reference so that sanitising again changes nothing.
+    return cleaned.replace("\r", "&#13;")
 
 
 @dataclass
@@ -76,6 +83,7 @@ class Job:
 
     def apply(self, root: etree.Element, stash: list[str] | tuple = ()) -> None:
         restore_entities(root, stash)
+        unescape_code(root)
         self.make_links_inert(root)
         if not self.is_article:
             self.flattened = flatten_to_phrasing(root)
@@ -83,6 +91,10 @@ class Job:
             for element in root.iter():
                 if element.tag in ("h1", "h2", "h3", "h4", "h5"):
                     element.tag = f"h{int(element.tag[1]) + 1}"  # the page title is the h1
+                elif element.tag in ("th", "td") and "style" in element.attrib:
+                    align = ALIGN_RE.search(element.attrib.pop("style"))  # from the tables extension
+                    if align:
+                        element.set("class", ALIGN_CLASSES[align.group(1)])
         if self.actors:
             self.mentions = mark_mentions(root, self.actors)
         if self.quotes:
@@ -157,6 +169,18 @@ def restore_entities(root: etree.Element, stash: list[str]) -> None:
                 # Autolinked e-mail addresses come as `\x02amp\x03#112;` character references.
                 value = AMP_ENTITY_RE.sub(lambda m: html.unescape("&" + m.group(1)), value)
                 setattr(element, slot, value)
+
+
+CODE_ESCAPE_RE = re.compile(r"&(lt|gt|amp);")
+CODE_ESCAPES = {"lt": "<", "gt": ">", "amp": "&"}
+
+
+def unescape_code(root: etree.Element) -> None:
+    """Code spans and indented code blocks come with their text already escaped (`&lt;`); make it
+    the text a reader sees, as elsewhere in the tree (serialise escapes it once, and only once)."""
+    for element in root.iter("code"):
+        if element.text and "&" in element.text:
+            element.text = AtomicString(CODE_ESCAPE_RE.sub(lambda m: CODE_ESCAPES[m.group(1)], element.text))
 
 
 def serialise(root: etree.Element) -> str:
@@ -275,7 +299,8 @@ class Renderer:
             root = plain_text_tree(text)
             job.apply(root)
             body = "\n".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
-        return RenderedArticle(sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES), tuple(job.quote_results),
+        return RenderedArticle(sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES),
+                               tuple(job.quote_results),
                                tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls), tuple(job.images))
 
     def reading_paragraphs(self, text: str, fmt: str) -> list[str]:

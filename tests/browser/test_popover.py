@@ -36,7 +36,7 @@ def test_hovering_a_quote_shows_its_speaker_and_note(briefing):
     card_note = page.locator("#quote-bomb-moscow .quote-note").inner_text().strip()
     assert card_note[:40] in state["text"]
     page.mouse.move(5, 5)
-    page.wait_for_function("document.getElementById('bk-popover').hidden")
+    page.wait_for_function("() => document.getElementById('bk-popover').hidden")  # a function: CSP forbids eval
 
 
 def test_keyboard_focus_on_a_mention_shows_the_actor_and_escape_dismisses(briefing):

@@ -1,0 +1,101 @@
+"""Property tests (Hypothesis) of the sanitiser and of the whole Markdown -> HTML render path:
+for any text, built from HTML-ish pieces (tags, event handlers, URL attributes, schemes written
+in every way a browser still reads, entities, Markdown link and image syntax) mixed with arbitrary
+text, the output passes the oracle (tests/oracle.py) and sanitising it again changes nothing.
+
+Examples per test come from the profile in tests/conftest.py (1,000 with CI set).
+"""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from briefkit.text.render import (ARTICLE_ATTRIBUTE_VALUES, ARTICLE_ATTRIBUTES, ARTICLE_TAGS, INLINE_ATTRIBUTES,
+                                  INLINE_TAGS, Renderer, sanitise)
+from oracle import html_problems
+
+TAGS = ["script", "img", "a", "iframe", "svg", "math", "style", "object", "embed", "base", "meta", "link",
+        "form", "button", "input", "table", "td", "th", "tr", "p", "div", "span", "code", "pre", "mark",
+        "video", "source", "template", "noscript", "textarea", "title", "xmp", "plaintext", "select"]
+ATTRIBUTES = ["href", "src", "onerror", "onload", "onclick", "OnMouseOver", "style", "srcset", "formaction",
+              "action", "xlink:href", "data", "poster", "background", "class", "id", "target", "rel",
+              "http-equiv", "content", "title", "alt", "data-quote", "data-actor"]
+SCHEMES = ["javascript:", "JaVaScRiPt:", "java&#x09;script:", "java&#10;script:", "&#106;avascript:",
+           "&#x6A;avascript:", " javascript:", "\x01javascript:", "java\tscript:", "java\nscript:",
+           "vbscript:", "data:text/html,", "data:image/svg+xml;base64,", "jav&#x0D;ascript:",
+           "https:", "http://", "mailto:", "//", "/", "#", "../", "file:", "&colon;"]
+PAYLOADS = ["alert(1)", "alert`1`", "x", "%0a", "'", '"', "<", ">", "&", "url(javascript:alert(1))",
+            "expression(alert(1))"]
+ENTITIES = ["&lt;", "&gt;", "&amp;", "&quot;", "&#x3C;", "&#60;", "&nbsp;", "&#0;", "&#x2028;", "&bogus;",
+            "&", "&#", "&#x"]
+MARKUP = ["<!--", "-->", "<!", "<![CDATA[", "]]>", "</", "<", ">", "/>", "=", '"', "'", "`", " ", "\n",
+          "\n\n", "\t", "\u2028", "\x00", "\x0b"]
+MARKDOWN = ["[x](", "](", ")", "![i](", "[r]: ", "[r]", "<", "`", "```", "    ", "| a | b |\n|:-|-:|\n",
+            "[^1]", "[^1]: ", "# ", "> ", "* ", "1. ", "**", "_", "\\", '"t"', "\n---\n"]
+
+
+@st.composite
+def tag(draw) -> str:
+    name = draw(st.sampled_from(TAGS))
+    attrs = draw(st.lists(st.tuples(st.sampled_from(ATTRIBUTES), st.sampled_from(SCHEMES),
+                                    st.sampled_from(PAYLOADS), st.sampled_from(['"', "'", ""])), max_size=3))
+    rendered = "".join(f" {a}={q}{s}{p}{q}" for a, s, p, q in attrs)
+    closing = draw(st.sampled_from(["", "/", f"</{name}>"]))
+    return f"<{name}{rendered}>" + (closing if closing != "/" else "")
+
+
+PIECES = st.one_of(
+    tag(),
+    st.sampled_from(SCHEMES).map(lambda s: s + "alert(1)"),
+    st.sampled_from(ENTITIES),
+    st.sampled_from(MARKUP),
+    st.sampled_from(MARKDOWN),
+    st.tuples(st.sampled_from(SCHEMES), st.sampled_from(PAYLOADS)).map(lambda t: f"[x]({t[0]}{t[1]})"),
+    st.tuples(st.sampled_from(SCHEMES), st.sampled_from(PAYLOADS)).map(lambda t: f"![x]({t[0]}{t[1]})"),
+    st.tuples(st.sampled_from(SCHEMES), st.sampled_from(PAYLOADS)).map(lambda t: f"<{t[0]}{t[1]}>"),
+    st.text(max_size=20),
+)
+HOSTILE_TEXT = st.lists(PIECES, max_size=25).map("".join)
+
+RENDERER = Renderer()
+
+
+def assert_inert(html: str) -> None:
+    problems = html_problems(html, "output", page=False)
+    assert not problems, problems
+
+
+@given(HOSTILE_TEXT)
+def test_sanitising_article_html_is_idempotent_and_inert(text):
+    once = sanitise(text, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES)
+    assert_inert(once)
+    assert sanitise(once, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES) == once
+
+
+@given(HOSTILE_TEXT)
+def test_sanitising_inline_html_is_idempotent_and_inert(text):
+    once = sanitise(text, INLINE_TAGS, INLINE_ATTRIBUTES)
+    assert_inert(once)
+    assert sanitise(once, INLINE_TAGS, INLINE_ATTRIBUTES) == once
+
+
+@given(HOSTILE_TEXT)
+def test_a_markdown_article_renders_inert_and_stays_as_sanitised(text):
+    html = RENDERER.article(text, "md", (), ()).html
+    assert_inert(html)
+    assert sanitise(html, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES) == html
+
+
+@given(HOSTILE_TEXT)
+def test_a_plain_text_article_renders_inert_and_stays_as_sanitised(text):
+    html = RENDERER.article(text, "txt", (), ()).html
+    assert_inert(html)
+    assert sanitise(html, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES) == html
+
+
+@given(HOSTILE_TEXT)
+def test_an_inline_field_renders_inert_and_stays_as_sanitised(text):
+    html = RENDERER.inline(text).html
+    assert_inert(html)
+    assert sanitise(html, INLINE_TAGS, INLINE_ATTRIBUTES) == html
