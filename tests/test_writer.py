@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -251,4 +252,60 @@ def test_write_site_without_exchange_falls_back_to_renames(tmp_path, monkeypatch
     write_site([Output("one.html", b"1")], out)
     write_site([Output("two.html", b"2")], out)
     assert snapshot(out) == {"two.html": b"2", writer.MARKER: writer.MARKER_TEXT}
+    assert leftovers(tmp_path, "site") == []
+
+
+# --- the swap's edges -------------------------------------------------------------------------
+
+
+def test_leftovers_are_found_for_an_output_named_like_a_glob_pattern(tmp_path):
+    out = tmp_path / "site[1]"
+    write_site([Output("index.html", b"one")], out)
+    (tmp_path / ".site[1].tmp-crash" / "a").mkdir(parents=True)
+    (tmp_path / ".site[1].old-crash").mkdir()
+    write_site([Output("index.html", b"two")], out)
+    assert leftovers(tmp_path, "site[1]") == []
+    assert snapshot(out) == {"index.html": b"two", writer.MARKER: writer.MARKER_TEXT}
+
+
+def test_exchange_swaps_or_raises_but_never_half_succeeds(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "which").write_text("a")
+    (b / "which").write_text("b")
+    if not writer._exchange(a, b):
+        pytest.skip("no renameat2 RENAME_EXCHANGE here")
+    assert (a / "which").read_text() == "b" and (b / "which").read_text() == "a"
+    # A missing side is an error, not a cue to fall back to two renames (which would move
+    # `b` away and then fail to put anything in its place).
+    with pytest.raises(FileNotFoundError):
+        writer._exchange(tmp_path / "missing", b)
+    assert (b / "which").read_text() == "a"
+
+
+def test_builds_into_one_folder_at_the_same_time_do_not_break_each_other(tmp_path):
+    """`serve` rebuilding while `build` runs: each build's temporary folder would be the other's
+    leftover; the lock on the parent folder makes them take turns."""
+    out = tmp_path / "site"
+    versions = {n: [Output(f"page-{k}.html", f"version {n}, page {k}".encode() * 50) for k in range(40)]
+                for n in range(4)}
+    errors: list[BaseException] = []
+
+    def keep_writing(n: int) -> None:
+        try:
+            for _ in range(8):
+                write_site(versions[n], out)
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=keep_writing, args=(n,)) for n in versions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    final = snapshot(out)
+    assert any(final == {**{o.path: o.data for o in outputs}, writer.MARKER: writer.MARKER_TEXT}
+               for outputs in versions.values())
     assert leftovers(tmp_path, "site") == []
