@@ -1,18 +1,15 @@
-"""Writing the output: atomic swaps, leftovers, stale files, determinism, path checks."""
+"""Writing the output: atomic swaps, leftovers, stale files, path checks (determinism: test_reproducible.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
-import sys
 from pathlib import Path
 
 import pytest
 
 from briefkit import writer
 from briefkit.writer import Output, write_site
-from conftest import EXAMPLE, REPO, build_ok, build_site, make_content, simple_briefing, snapshot
+from conftest import build_ok, build_site, make_content, simple_briefing, snapshot
 
 
 def two_briefing_site(tmp_path: Path) -> Path:
@@ -142,62 +139,6 @@ def test_output_of_the_new_build_is_complete_after_a_swap(tmp_path):
     build_ok(src, second)
     build_ok(src, second)  # over an existing site
     assert snapshot(first) == snapshot(second)
-
-
-# --- determinism ------------------------------------------------------------------------------
-
-
-def run_build(src: Path, out: Path, cwd: Path = REPO, **env: str) -> subprocess.Popen:
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ", "LC_ALL", "LANG")}
-    environment["PYTHONPATH"] = str(REPO)
-    environment.update(env)
-    return subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--src", str(src), "--out", str(out)],
-                            cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_all(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr
-
-
-def test_builds_are_byte_identical_across_hash_seeds_time_zones_locales_and_paths(tmp_path):
-    runs = [
-        (tmp_path / "one" / "site", {"PYTHONHASHSEED": "1", "TZ": "UTC", "LC_ALL": "C.UTF-8"}),
-        (tmp_path / "two" / "deeper" / "output", {"PYTHONHASHSEED": "12345", "TZ": "Asia/Tokyo", "LC_ALL": "C"}),
-        (tmp_path / "three", {"PYTHONHASHSEED": "random", "TZ": "America/St_Johns",
-                              "SOURCE_DATE_EPOCH": "1700000000"}),
-        (tmp_path / "four", {"PYTHONHASHSEED": "99", "TZ": "Pacific/Kiritimati", "SOURCE_DATE_EPOCH": "0"}),
-    ]
-    wait_all([run_build(EXAMPLE, out, **env) for out, env in runs])
-    reference = snapshot(runs[0][0])
-    assert len(reference) > 30
-    for out, env in runs[1:]:
-        other = snapshot(out)
-        assert sorted(other) == sorted(reference), env
-        differing = [path for path in reference if reference[path] != other[path]]
-        assert not differing, f"{env}: {differing}"
-
-
-def test_output_does_not_depend_on_how_src_is_spelled(tmp_path):
-    """Contract 7: output depends only on the content -- not on the --src path used to reach it.
-
-    With repo_url set, each briefing page links to its annotations in the repository.
-    """
-    src = two_briefing_site(tmp_path)
-    site_yaml = src / "site.yaml"
-    site_yaml.write_text(site_yaml.read_text() + "repo_url: https://github.com/example/briefings\n")
-    wait_all([run_build(Path("content"), tmp_path / "rel", cwd=tmp_path),
-              run_build(src.resolve(), tmp_path / "abs", cwd=tmp_path),
-              run_build(Path("./content/"), tmp_path / "dot", cwd=tmp_path)])
-    relative, absolute, dotted = (snapshot(tmp_path / name) for name in ("rel", "abs", "dot"))
-    page = relative["briefings/first/index.html"].decode()
-    assert "github.com/example/briefings/" in page
-    for files in (absolute, dotted):
-        leaks = [path for path, data in files.items() if str(tmp_path).encode() in data]
-        assert not leaks, f"local paths in {leaks}"
-        assert files == relative
 
 
 # --- write_site path checks -------------------------------------------------------------------
