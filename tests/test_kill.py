@@ -7,9 +7,10 @@ build that gets as far as writing removes every `.site.tmp-*`/`.site.old-*` fold
 Starting Python and importing Briefkit takes most of a small build's time and writes nothing,
 so the builds run in children forked from a helper process that has already imported
 everything `build.py` needs: each child runs `build.py` itself (runpy, `__main__`) and every
-kill lands in the build proper (load, render, write, Pagefind, swap). The kill moments are
-spread over a calibration build's measured duration: half over the whole build, half over
-the part from the moment its temporary folder appeared (writing, indexing and the swap).
+kill lands in the build proper (load, render, write, Pagefind, swap). Before every ten kills a
+complete build is timed (the machine's load changes) and checked; the ten kill moments are
+spread over its duration: half over the whole build, half over the part from the moment its
+temporary folder appeared (writing, indexing and the swap).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from conftest import REPO, make_content, simple_briefing, snapshot
 
 FAST_KILLS = 20
 FAST_RENAME_KILLS = 6
+BLOCK = 10  # kills between two complete (timed) builds
 SLOW_KILLS = 100
 BRIEFINGS = 4  # more widen the window of each stage, and the test's time
 
@@ -109,18 +111,17 @@ def leftovers(parent: Path) -> set[str]:
 
 
 def timed_build(builder: Builder, src: Path, out: Path) -> tuple[float, float]:
-    """Build to completion; (seconds until the temporary folder appeared, total seconds)."""
+    """Build to completion; (seconds until its temporary folder appeared, total seconds)."""
+    before = leftovers(out.parent)
     started = time.monotonic()
     pid = builder.start(src, out)
     appeared = None
-    while True:
-        if appeared is None and leftovers(out.parent):
+    while not _exited(pid):
+        if appeared is None and leftovers(out.parent) - before:
             appeared = time.monotonic() - started
-        if _exited(pid):
-            break
         time.sleep(0.002)
     total = time.monotonic() - started
-    assert builder.wait(pid) == 0, "the calibration build failed"
+    assert builder.wait(pid) == 0, "a complete build failed"
     return (appeared if appeared is not None else total / 2), total
 
 
@@ -150,6 +151,8 @@ def kill_moments(rng: random.Random, kills: int, write_from: float, duration: fl
 
 
 def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
+    """`kills` kills in blocks of BLOCK; before each block a complete build (which must leave the
+    site whole and no leftovers) measures the build again, since the machine's load changes."""
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc (Linux) to see when a build has finished")
     sources = {"A": kill_content(tmp_path, "A"), "B": kill_content(tmp_path, "B")}
@@ -158,53 +161,57 @@ def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
     out = parent / "site"
     builder = Builder(mode, tmp_path)
     tally = Tally()
+    rng = random.Random(seed)
     try:
-        timed_build(builder, sources["A"], out)
-        snapshots = {"A": snapshot(out)}
-        write_from, duration = timed_build(builder, sources["B"], out)
-        snapshots["B"] = snapshot(out)
-        assert snapshots["A"] != snapshots["B"] and set(snapshots["A"]) != set(snapshots["B"])
-        assert all(MARKER in files for files in snapshots.values())
-        current, previous_leftovers = "B", set()
-        rng = random.Random(seed)
-        for number, delay in enumerate(kill_moments(rng, kills, write_from, duration)):
+        timed_build(builder, sources["B"], out)
+        snapshots = {"B": snapshot(out)}
+        current, number = "B", 0
+        while number < kills:
+            # A complete build to the other content: it removes every leftover of the kills before.
             target = "A" if current == "B" else "B"
-            pid = builder.start(sources[target], out)
-            time.sleep(delay)
-            os.kill(pid, signal.SIGKILL)
-            status = builder.wait(pid)
-            assert status in (0, -signal.SIGKILL), f"kill {number}: the build exited with {status}"
-            tally.finished_before_kill += status == 0
-            left = leftovers(parent)
-            if mode == "renames" and not out.exists():
-                # Killed between the two renames: the previous site waits in .site.old-*/site,
-                # and the next build puts it back before anything else.
-                saved = [name for name in left if (parent / name / "site").is_dir()]
-                assert len(saved) == 1, f"kill {number} after {delay:.3f} s: no site and no saved site: {left}"
-                assert snapshot(parent / saved[0] / "site") == snapshots[current], f"kill {number}"
-                outcome = "moved aside"
-            else:
-                files = snapshot(out)
-                matches = [name for name, expected in snapshots.items() if files == expected]
-                assert matches, (f"kill {number} after {delay:.3f} s ({mode}): {out} is not a complete site: "
-                                 f"{len(files)} files, {sorted(set(files) ^ set(snapshots[current]))[:5]}...")
-                outcome = "new" if matches[0] == target else "previous"
-                current = matches[0]
-            tally.outcomes[outcome] += 1
-            tally.with_leftovers += bool(left)
-            # The build got as far as writing (it made its own temporary folder, or swapped):
-            # it must have removed every folder left by the kills before it.
-            if outcome == "new" or left - previous_leftovers:
-                stale = previous_leftovers & left
-                assert not stale, f"kill {number}: the build did not remove {sorted(stale)}"
-            previous_leftovers = left
+            write_from, duration = timed_build(builder, sources[target], out)
+            snapshots.setdefault(target, snapshot(out))
+            assert snapshot(out) == snapshots[target] and leftovers(parent) == set(), f"after kill {number}"
+            current, previous_leftovers = target, set()
+            for delay in kill_moments(rng, min(BLOCK, kills - number), write_from, duration):
+                target = "A" if current == "B" else "B"
+                pid = builder.start(sources[target], out)
+                time.sleep(delay)
+                os.kill(pid, signal.SIGKILL)
+                status = builder.wait(pid)
+                assert status in (0, -signal.SIGKILL), f"kill {number}: the build exited with {status}"
+                tally.finished_before_kill += status == 0
+                left = leftovers(parent)
+                if mode == "renames" and not out.exists():
+                    # Killed between the two renames: the previous site waits in .site.old-*/site,
+                    # and the next build puts it back before anything else.
+                    saved = [name for name in left if (parent / name / "site").is_dir()]
+                    assert len(saved) == 1, f"kill {number} after {delay:.3f} s: no site, no saved site: {left}"
+                    assert snapshot(parent / saved[0] / "site") == snapshots[current], f"kill {number}"
+                    outcome = "moved aside"
+                else:
+                    files = snapshot(out)
+                    matches = [name for name, expected in snapshots.items() if files == expected]
+                    assert matches, (f"kill {number} after {delay:.3f} s ({mode}): {out} is not a complete site: "
+                                     f"{len(files)} files, {sorted(set(files) ^ set(snapshots[current]))[:5]}...")
+                    outcome = "new" if matches[0] == target else "previous"
+                    current = matches[0]
+                tally.outcomes[outcome] += 1
+                tally.with_leftovers += bool(left)
+                # The build got as far as writing (it made its own temporary folder, or swapped):
+                # it must have removed every folder left by the kills before it.
+                if outcome == "new" or left - previous_leftovers:
+                    stale = previous_leftovers & left
+                    assert not stale, f"kill {number}: the build did not remove {sorted(stale)}"
+                previous_leftovers = left
+                number += 1
         # A complete build after all that: every leftover gone, the site whole.
         target = "A" if current == "B" else "B"
-        pid = builder.start(sources[target], out)
-        assert builder.wait(pid) == 0
-        assert leftovers(parent) == set()
+        timed_build(builder, sources[target], out)
         assert snapshot(out) == snapshots[target]
         assert sorted(p.name for p in parent.iterdir()) == ["site"]
+        assert snapshots["A"] != snapshots["B"] and set(snapshots["A"]) != set(snapshots["B"])
+        assert all(MARKER in files for files in snapshots.values())
     finally:
         builder.close()
     return tally
