@@ -8,9 +8,10 @@ Starting Python and importing Briefkit takes most of a small build's time and wr
 so the builds run in children forked from a helper process that has already imported
 everything `build.py` needs: each child runs `build.py` itself (runpy, `__main__`) and every
 kill lands in the build proper (load, render, write, Pagefind, swap). Before every ten kills a
-complete build is timed (the machine's load changes) and checked; the ten kill moments are
-spread over its duration: half over the whole build, half over the part from the moment its
-temporary folder appeared (writing, indexing and the swap).
+complete build is timed (the machine's load changes) and checked; of the next ten kills, half
+are spread over its whole duration, counted from the start, and half over its write part
+(writing, Pagefind, the swap), counted from the moment the killed build's temporary folder
+appears.
 """
 
 from __future__ import annotations
@@ -136,18 +137,46 @@ def _exited(pid: int) -> bool:
 @dataclass
 class Tally:
     outcomes: Counter = field(default_factory=Counter)
+    phases: Counter = field(default_factory=Counter)  # where the kills landed
     with_leftovers: int = 0
     finished_before_kill: int = 0
 
 
-def kill_moments(rng: random.Random, kills: int, write_from: float, duration: float) -> list[float]:
-    """Stratified seeded moments: half spread over the whole build, half over its write part."""
+def kill_moments(rng: random.Random, kills: int, write_from: float, duration: float) -> list[tuple[bool, float]]:
+    """Stratified seeded moments, (after the temporary folder appears?, delay): half spread over
+    the whole build from its start, half over its write part from the moment it starts writing
+    (timing those from the start would miss it whenever the load makes a build slower)."""
     half = kills // 2
-    whole = [(k + rng.random()) / (kills - half) * duration for k in range(kills - half)]
-    late = [write_from + (k + rng.random()) / half * (duration - write_from) for k in range(half)]
+    whole = [(False, (k + rng.random()) / (kills - half) * duration) for k in range(kills - half)]
+    late = [(True, (k + rng.random()) / half * (duration - write_from)) for k in range(half)]
     moments = whole + late
     rng.shuffle(moments)
     return moments
+
+
+def wait_for_writing(pid: int, parent: Path, before: set[str]) -> None:
+    """Return when the build has made its temporary folder (or has ended)."""
+    while not leftovers(parent) - before and not _exited(pid):
+        time.sleep(0.001)
+
+
+def phase_of(parent: Path, new_leftovers: set[str], outcome: str, status: int, expected: dict[str, bytes]) -> str:
+    """Where a kill landed, read from what it left: the build's own temporary folder, if any."""
+    if status == 0:
+        return "after the build"
+    if outcome == "new":
+        return "after the swap"
+    tmp = [parent / name for name in new_leftovers if name.startswith(".site.tmp-")]
+    if not tmp:
+        return "before writing"
+    written = {p.relative_to(tmp[0]).as_posix() for p in tmp[0].rglob("*") if p.is_file()}
+    if MARKER in written:
+        return "swap"
+    if any(name.startswith("pagefind/") for name in written):
+        return "writing the index"
+    if {name for name in expected if not name.startswith("pagefind/") and name != MARKER} <= written:
+        return "Pagefind indexing"
+    return "writing pages"
 
 
 def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
@@ -173,9 +202,11 @@ def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
             snapshots.setdefault(target, snapshot(out))
             assert snapshot(out) == snapshots[target] and leftovers(parent) == set(), f"after kill {number}"
             current, previous_leftovers = target, set()
-            for delay in kill_moments(rng, min(BLOCK, kills - number), write_from, duration):
+            for from_writing, delay in kill_moments(rng, min(BLOCK, kills - number), write_from, duration):
                 target = "A" if current == "B" else "B"
                 pid = builder.start(sources[target], out)
+                if from_writing:
+                    wait_for_writing(pid, parent, previous_leftovers)
                 time.sleep(delay)
                 os.kill(pid, signal.SIGKILL)
                 status = builder.wait(pid)
@@ -197,6 +228,7 @@ def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
                     outcome = "new" if matches[0] == target else "previous"
                     current = matches[0]
                 tally.outcomes[outcome] += 1
+                tally.phases[phase_of(parent, left - previous_leftovers, outcome, status, snapshots[target])] += 1
                 tally.with_leftovers += bool(left)
                 # The build got as far as writing (it made its own temporary folder, or swapped):
                 # it must have removed every folder left by the kills before it.
@@ -219,7 +251,8 @@ def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
 
 def report(tally: Tally, kills: int, mode: str, started: float) -> None:
     print(f"\n{kills} kills ({mode}) in {time.monotonic() - started:.1f} s: {dict(tally.outcomes)}, "
-          f"{tally.with_leftovers} left temporary folders, {tally.finished_before_kill} finished first")
+          f"{tally.with_leftovers} left temporary folders, {tally.finished_before_kill} finished first; "
+          f"landed: {dict(tally.phases)}")
 
 
 @pytest.mark.parametrize("mode", ["exchange", "renames"])
@@ -241,3 +274,4 @@ def test_killed_builds_leave_a_complete_site_many_times(tmp_path, mode):
     assert sum(tally.outcomes.values()) == SLOW_KILLS
     # With this many, kills land before the swap, after it and in the middle of writing.
     assert tally.outcomes["previous"] and tally.outcomes["new"] and tally.with_leftovers, tally
+    assert {"before writing", "writing pages", "Pagefind indexing"} <= set(tally.phases), tally
