@@ -229,17 +229,22 @@ def make_handler(root: Path, state: State, port_ref: list[int]):
                 self.live(head)
                 return
             target = resolve_path(root, self.path)
+            parts = urlsplit(self.path)
+            body, folder = None, False
             try:
-                if target is not None and target.is_dir():
-                    if not urlsplit(self.path).path.endswith("/"):
-                        parts = urlsplit(self.path)
-                        location = parts.path + "/" + (f"?{parts.query}" if parts.query else "")
-                        self.send(301, b"", "text/plain", {"Location": location}, head=head)
-                        return
-                    target = target / "index.html"
-                body = target.read_bytes() if target is not None and target.is_file() else None
-            except OSError:  # missing, a folder, or a name the system refuses
+                folder = target is not None and target.is_dir()
+                if folder and parts.path.endswith("/"):
+                    target, folder = target / "index.html", False
+                if target is not None and not folder and target.is_file():
+                    body = target.read_bytes()
+            except OSError:  # missing, or a name the system refuses
                 body = None
+            if folder:
+                # One leading slash (http.server collapses them too): `//host/folder/` would send the
+                # browser to another site.
+                location = "/" + parts.path.lstrip("/") + "/" + (f"?{parts.query}" if parts.query else "")
+                self.send(301, b"", "text/plain", {"Location": location}, head=head)
+                return
             if target is None or body is None:
                 self.not_found(head)
                 return

@@ -272,6 +272,24 @@ def test_traversal_payloads_reach_nothing_outside_the_output(served, payload):
     assert SECRET.encode() not in body and b"root:" not in body
 
 
+@pytest.mark.parametrize("path, location", [
+    ("/briefings", "/briefings/"), ("/briefings?x=1", "/briefings/?x=1"),
+    ("////briefings", "/briefings/"), ("///briefings", "/briefings/"),
+])
+def test_folder_redirect_stays_on_this_site(served, path, location):
+    """`Location: //briefings/` would be a protocol-relative link to a host called briefings."""
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", f"127.0.0.1:{served.port}")
+        connection.endheaders()
+        response = connection.getresponse()
+        response.read()
+        assert (response.status, response.getheader("Location")) == (301, location)
+    finally:
+        connection.close()
+
+
 def test_traversal_never_crashes_the_server(served):
     """Every payload got an answer above (a 404 page), and none printed a traceback."""
     for payload in ("/%c0%ae%c0%ae/x", "/" + "b" * 5000, "/%ff"):
