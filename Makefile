@@ -43,6 +43,11 @@ npm-deps: $(NPM_STAMP)
 test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest
 
+# The long variants (`@pytest.mark.slow`): 100 SIGKILLed builds per swap method, and more.
+.PHONY: test-slow
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
 clean:
 	rm -rf site .site.tmp-* .site.old-* $(VENV) .pytest_cache node_modules
 

@@ -6,9 +6,13 @@
 - Open pages load `/__briefkit/live.js` (injected into served HTML, never written to disk, no
   inline script): it long-polls `/__briefkit/wait` and reloads the page when a rebuild finished.
 - A failed rebuild keeps the last good site, prints the diagnostics as `build` does, and shows
-  them in an overlay injected into every served page until a rebuild succeeds.
+  them in an overlay injected into every served page until a rebuild succeeds. The overlay is
+  styled by `/__briefkit/overlay.css` (no inline style or script: it works under the pages'
+  Content-Security-Policy).
 - Requests are answered only when their Host is localhost, 127.0.0.1 or [::1] with the
-  server's port (else 400); paths are resolved inside the output folder only (else 404).
+  server's port (else 400); paths are resolved inside the output folder only (else 404);
+  `/__briefkit/` answers only the preview's own pages: a request with another `Origin`, or
+  marked `Sec-Fetch-Site: cross-site` or `same-site` by the browser, gets 403.
 
 MkDocs' LiveReloadServer was not used: it injects an inline script (a strict CSP is planned)
 and has no place for the Host check, the overlay or the traversal rules below.
@@ -62,6 +66,19 @@ LIVE_JS = b"""\
 """
 
 
+OVERLAY_CSS = b"""\
+/* Briefkit live preview: the overlay that shows a failed rebuild's diagnostics. */
+#briefkit-overlay { position: fixed; inset: 0; z-index: 2147483647; overflow: auto; box-sizing: border-box;
+  background: rgba(20, 20, 20, .94); color: #fff; padding: 1.5em; font: 15px/1.4 sans-serif; text-align: left; }
+#briefkit-overlay .briefkit-overlay-title { margin: 0 0 1em; font-weight: bold; color: #ff8a80; }
+#briefkit-overlay pre { margin: 0 0 .75em; white-space: pre-wrap; font: 13px/1.4 monospace; color: #fff;
+  background: none; border: 0; padding: 0; }
+"""
+
+# Browsers mark a request from another site's page (Sec-Fetch-Site); a plain navigation is "none".
+OWN_FETCH_SITES = ("same-origin", "none")
+
+
 class State:
     """The server's one piece of shared state: the build version and the current diagnostics."""
 
@@ -107,6 +124,20 @@ def host_allowed(header: str | None, port: int) -> bool:
     return False
 
 
+def origin_allowed(origin: str | None, fetch_site: str | None, port: int) -> bool:
+    """True unless the browser says the request comes from a page that is not the preview's.
+
+    No `Origin` and no `Sec-Fetch-Site` is a tool such as curl (the Host check still applies).
+    """
+    if fetch_site is not None and fetch_site.strip().lower() not in OWN_FETCH_SITES:
+        return False
+    if origin is None:
+        return True
+    origin = origin.strip().lower()
+    return any(origin == f"http://{name}:{port}" or (port == 80 and origin == f"http://{name}")
+               for name in LOCAL_HOSTS)
+
+
 def resolve_path(root: Path, raw_path: str) -> Path | None:
     """The file of the output folder that a request path names, or None (-> 404).
 
@@ -117,27 +148,32 @@ def resolve_path(root: Path, raw_path: str) -> Path | None:
     lowered = path.lower()
     if "%2f" in lowered or "%5c" in lowered or "\\" in path or "%00" in lowered:
         return None
-    decoded = unquote(path, errors="strict") if "%" in path else path
+    try:
+        # Invalid UTF-8 (overlong forms such as %c0%ae) is refused, not decoded leniently.
+        decoded = unquote(path, errors="strict") if "%" in path else path
+    except UnicodeDecodeError:
+        return None
     if "\\" in decoded or "\x00" in decoded or not decoded.startswith("/"):
         return None
     segments = decoded.split("/")[1:]
     if any(segment in (".", "..") for segment in segments):
         return None
-    root_abs = root.resolve()
-    candidate = (root_abs / "/".join(s for s in segments if s)).resolve()
+    try:
+        root_abs = root.resolve()
+        candidate = (root_abs / "/".join(s for s in segments if s)).resolve()
+    except (OSError, ValueError):  # a name too long for the system, say
+        return None
     if candidate != root_abs and not candidate.is_relative_to(root_abs):
         return None
     return candidate
 
 
 def overlay_html(errors: list[str]) -> str:
-    """The error overlay (inline style only; every diagnostic escaped)."""
-    items = "".join(f'<pre style="margin:0 0 .75em;white-space:pre-wrap;font:13px/1.4 monospace">'
-                    f"{html.escape(text)}</pre>" for text in errors)
-    return ('<div id="briefkit-overlay" role="alert" style="position:fixed;inset:0;z-index:2147483647;'
-            "overflow:auto;background:rgba(20,20,20,.94);color:#fff;padding:1.5em;font:15px/1.4 sans-serif\">"
-            '<p style="margin:0 0 1em;font-weight:bold;color:#ff8a80">Briefkit: the last rebuild failed. '
-            "This is the last good site; fix the content and save to rebuild.</p>"
+    """The error overlay: markup only (styled by overlay.css), every diagnostic escaped."""
+    items = "".join(f"<pre>{html.escape(text)}</pre>" for text in errors)
+    return (f'<link rel="stylesheet" href="{LIVE_PREFIX}overlay.css">'
+            '<div id="briefkit-overlay" role="alert"><p class="briefkit-overlay-title">Briefkit: the last rebuild '
+            "failed. This is the last good site; fix the content and save to rebuild.</p>"
             f"{items}</div>")
 
 
@@ -180,27 +216,36 @@ def make_handler(root: Path, state: State, port_ref: list[int]):
             self.handle_get(head=False)
 
         def handle_get(self, head: bool) -> None:
-            if not host_allowed(self.headers.get("Host"), port_ref[0]):
+            hosts = self.headers.get_all("Host") or []
+            if len(hosts) != 1 or not host_allowed(hosts[0], port_ref[0]):
                 self.send(400, b"400 Bad Request: briefkit serve answers only requests for localhost, "
                           b"127.0.0.1 or [::1]\n", "text/plain; charset=utf-8", head=head)
                 return
             if self.path.startswith(LIVE_PREFIX):
+                if not origin_allowed(self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site"), port_ref[0]):
+                    self.send(403, b"403 Forbidden: the live preview answers only its own pages\n",
+                              "text/plain; charset=utf-8", head=head)
+                    return
                 self.live(head)
                 return
             target = resolve_path(root, self.path)
-            if target is not None and target.is_dir():
-                if not urlsplit(self.path).path.endswith("/"):
-                    parts = urlsplit(self.path)
-                    location = parts.path + "/" + (f"?{parts.query}" if parts.query else "")
-                    self.send(301, b"", "text/plain", {"Location": location}, head=head)
-                    return
-                target = target / "index.html"
-            if target is None or not target.is_file():
-                self.not_found(head)
-                return
+            parts = urlsplit(self.path)
+            body, folder = None, False
             try:
-                body = target.read_bytes()
-            except OSError:
+                folder = target is not None and target.is_dir()
+                if folder and parts.path.endswith("/"):
+                    target, folder = target / "index.html", False
+                if target is not None and not folder and target.is_file():
+                    body = target.read_bytes()
+            except OSError:  # missing, or a name the system refuses
+                body = None
+            if folder:
+                # One leading slash (http.server collapses them too): `//host/folder/` would send the
+                # browser to another site.
+                location = "/" + parts.path.lstrip("/") + "/" + (f"?{parts.query}" if parts.query else "")
+                self.send(301, b"", "text/plain", {"Location": location}, head=head)
+                return
+            if target is None or body is None:
                 self.not_found(head)
                 return
             self.file(200, target, body, head)
@@ -227,6 +272,8 @@ def make_handler(root: Path, state: State, port_ref: list[int]):
             parts = urlsplit(self.path)
             if parts.path == LIVE_PREFIX + "live.js":
                 self.send(200, LIVE_JS, "text/javascript; charset=utf-8", head=head)
+            elif parts.path == LIVE_PREFIX + "overlay.css":
+                self.send(200, OVERLAY_CSS, "text/css; charset=utf-8", head=head)
             elif parts.path == LIVE_PREFIX + "wait":
                 seen = parse_qs(parts.query).get("v", [""])[0]
                 version = state.wait(seen, 0 if head else POLL_SECONDS)

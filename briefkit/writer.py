@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import errno
+import glob
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: builds into one folder are not serialised there
+    fcntl = None  # type: ignore[assignment]
 
 from .diagnostics import UsageError
 
@@ -40,7 +48,11 @@ def check_output_folder(out: Path, src: Path) -> None:
 
 
 def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2); False where the system cannot."""
+    """Swap two paths in one step (Linux renameat2); False where the system cannot.
+
+    Any other failure raises: falling back to two renames after, say, ENOENT would move the
+    site away and then fail to put the new one in its place.
+    """
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return False
@@ -49,8 +61,39 @@ def _exchange(a: Path, b: Path) -> bool:
     if renameat2 is None:
         return False
     at_fdcwd = -100
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), RENAME_EXCHANGE)
-    return result == 0
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False  # an old kernel, or a file system without RENAME_EXCHANGE
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` (the output's parent) while a build writes next to it.
+
+    Two builds into the same place (`serve` rebuilding while `build` runs) would otherwise
+    delete each other's temporary folders as leftovers. The kernel drops the lock when its
+    holder dies, so a killed build never leaves it behind; where locking is unsupported (some
+    network file systems) the build goes on without it.
+    """
+    if fcntl is None:
+        yield
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)
 
 
 def remove_leftovers(out: Path) -> None:
@@ -59,12 +102,13 @@ def remove_leftovers(out: Path) -> None:
     Where the swap is two renames, a build killed between them leaves the previous site in
     `.<out>.old-*/site`: put it back first.
     """
+    name = glob.escape(out.name)  # an output folder may be called `site[2]`
     if not out.exists():
-        for old in sorted(out.parent.glob(f".{out.name}.old-*")):
+        for old in sorted(out.parent.glob(f".{name}.old-*")):
             if (old / "site").is_dir():
                 os.rename(old / "site", out)
                 break
-    for leftover in sorted(out.parent.glob(f".{out.name}.tmp-*")) + sorted(out.parent.glob(f".{out.name}.old-*")):
+    for leftover in sorted(out.parent.glob(f".{name}.tmp-*")) + sorted(out.parent.glob(f".{name}.old-*")):
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
 
@@ -83,7 +127,15 @@ def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] |
             raise ValueError(f"bad or duplicate output path: {output.path!r}")
         seen.add(output.path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(out)
+    with _locked(out.parent):
+        remove_leftovers(out)
+        added = _write_and_swap(outputs, out, finish)
+    return len(outputs) + added
+
+
+def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None) -> int:
+    """The temporary folder, written whole, then swapped with `out` (the site, at every instant,
+    is the previous one or the new one); returns the files `finish` added."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         os.chmod(tmp, 0o755)
@@ -112,4 +164,4 @@ def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] |
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return len(outputs) + added
+    return added

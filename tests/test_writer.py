@@ -1,17 +1,15 @@
-"""Writing the output: atomic swaps, leftovers, stale files, determinism, path checks."""
+"""Writing the output: atomic swaps, leftovers, stale files, path checks (determinism: test_reproducible.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from briefkit import writer
 from briefkit.writer import Output, write_site
-from conftest import EXAMPLE, REPO, build_ok, build_site, make_content, simple_briefing, snapshot
+from conftest import build_ok, build_site, make_content, simple_briefing, snapshot
 
 
 def two_briefing_site(tmp_path: Path) -> Path:
@@ -143,62 +141,6 @@ def test_output_of_the_new_build_is_complete_after_a_swap(tmp_path):
     assert snapshot(first) == snapshot(second)
 
 
-# --- determinism ------------------------------------------------------------------------------
-
-
-def run_build(src: Path, out: Path, cwd: Path = REPO, **env: str) -> subprocess.Popen:
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("SOURCE_DATE_EPOCH", "PYTHONHASHSEED", "TZ", "LC_ALL", "LANG")}
-    environment["PYTHONPATH"] = str(REPO)
-    environment.update(env)
-    return subprocess.Popen([sys.executable, str(REPO / "build.py"), "build", "--src", str(src), "--out", str(out)],
-                            cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_all(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=60)
-        assert process.returncode == 0, stderr
-
-
-def test_builds_are_byte_identical_across_hash_seeds_time_zones_locales_and_paths(tmp_path):
-    runs = [
-        (tmp_path / "one" / "site", {"PYTHONHASHSEED": "1", "TZ": "UTC", "LC_ALL": "C.UTF-8"}),
-        (tmp_path / "two" / "deeper" / "output", {"PYTHONHASHSEED": "12345", "TZ": "Asia/Tokyo", "LC_ALL": "C"}),
-        (tmp_path / "three", {"PYTHONHASHSEED": "random", "TZ": "America/St_Johns",
-                              "SOURCE_DATE_EPOCH": "1700000000"}),
-        (tmp_path / "four", {"PYTHONHASHSEED": "99", "TZ": "Pacific/Kiritimati", "SOURCE_DATE_EPOCH": "0"}),
-    ]
-    wait_all([run_build(EXAMPLE, out, **env) for out, env in runs])
-    reference = snapshot(runs[0][0])
-    assert len(reference) > 30
-    for out, env in runs[1:]:
-        other = snapshot(out)
-        assert sorted(other) == sorted(reference), env
-        differing = [path for path in reference if reference[path] != other[path]]
-        assert not differing, f"{env}: {differing}"
-
-
-def test_output_does_not_depend_on_how_src_is_spelled(tmp_path):
-    """Contract 7: output depends only on the content -- not on the --src path used to reach it.
-
-    With repo_url set, each briefing page links to its annotations in the repository.
-    """
-    src = two_briefing_site(tmp_path)
-    site_yaml = src / "site.yaml"
-    site_yaml.write_text(site_yaml.read_text() + "repo_url: https://github.com/example/briefings\n")
-    wait_all([run_build(Path("content"), tmp_path / "rel", cwd=tmp_path),
-              run_build(src.resolve(), tmp_path / "abs", cwd=tmp_path),
-              run_build(Path("./content/"), tmp_path / "dot", cwd=tmp_path)])
-    relative, absolute, dotted = (snapshot(tmp_path / name) for name in ("rel", "abs", "dot"))
-    page = relative["briefings/first/index.html"].decode()
-    assert "github.com/example/briefings/" in page
-    for files in (absolute, dotted):
-        leaks = [path for path, data in files.items() if str(tmp_path).encode() in data]
-        assert not leaks, f"local paths in {leaks}"
-        assert files == relative
-
-
 # --- write_site path checks -------------------------------------------------------------------
 
 
@@ -251,4 +193,60 @@ def test_write_site_without_exchange_falls_back_to_renames(tmp_path, monkeypatch
     write_site([Output("one.html", b"1")], out)
     write_site([Output("two.html", b"2")], out)
     assert snapshot(out) == {"two.html": b"2", writer.MARKER: writer.MARKER_TEXT}
+    assert leftovers(tmp_path, "site") == []
+
+
+# --- the swap's edges -------------------------------------------------------------------------
+
+
+def test_leftovers_are_found_for_an_output_named_like_a_glob_pattern(tmp_path):
+    out = tmp_path / "site[1]"
+    write_site([Output("index.html", b"one")], out)
+    (tmp_path / ".site[1].tmp-crash" / "a").mkdir(parents=True)
+    (tmp_path / ".site[1].old-crash").mkdir()
+    write_site([Output("index.html", b"two")], out)
+    assert leftovers(tmp_path, "site[1]") == []
+    assert snapshot(out) == {"index.html": b"two", writer.MARKER: writer.MARKER_TEXT}
+
+
+def test_exchange_swaps_or_raises_but_never_half_succeeds(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "which").write_text("a")
+    (b / "which").write_text("b")
+    if not writer._exchange(a, b):
+        pytest.skip("no renameat2 RENAME_EXCHANGE here")
+    assert (a / "which").read_text() == "b" and (b / "which").read_text() == "a"
+    # A missing side is an error, not a cue to fall back to two renames (which would move
+    # `b` away and then fail to put anything in its place).
+    with pytest.raises(FileNotFoundError):
+        writer._exchange(tmp_path / "missing", b)
+    assert (b / "which").read_text() == "a"
+
+
+def test_builds_into_one_folder_at_the_same_time_do_not_break_each_other(tmp_path):
+    """`serve` rebuilding while `build` runs: each build's temporary folder would be the other's
+    leftover; the lock on the parent folder makes them take turns."""
+    out = tmp_path / "site"
+    versions = {n: [Output(f"page-{k}.html", f"version {n}, page {k}".encode() * 50) for k in range(40)]
+                for n in range(4)}
+    errors: list[BaseException] = []
+
+    def keep_writing(n: int) -> None:
+        try:
+            for _ in range(8):
+                write_site(versions[n], out)
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=keep_writing, args=(n,)) for n in versions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    final = snapshot(out)
+    assert any(final == {**{o.path: o.data for o in outputs}, writer.MARKER: writer.MARKER_TEXT}
+               for outputs in versions.values())
     assert leftovers(tmp_path, "site") == []
