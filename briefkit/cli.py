@@ -35,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
         if name == "check":
             sub.add_argument("--format", choices=FORMATS, default="text",
                              help="text (default), json (one object a line) or github (Actions annotations)")
+            sub.add_argument("--fix", action="store_true",
+                             help="re-anchor quotes the article no longer matches, when confident (rewrites YAML)")
         if name == "serve":
             sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
             sub.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -85,9 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     options = BuildOptions(src=Path(args.src), out=Path(getattr(args, "out", "site")),
                            src_display=args.src.rstrip("/") or "/", base_url=base_url, drafts=args.drafts,
                            strict=args.strict, write=args.command == "build")
+    run = build
+    if args.command == "check":
+        from .heal import healing_check  # noqa: PLC0415
+        run = healing_check(run, args.fix, sys.stdout if fmt == "text" else sys.stderr)
     try:
         with progress_display(fmt == "text" and sys.stderr.isatty()) as tell:
-            result = build(options, tell)
+            result = run(options, tell)
     except ContentError as exc:
         print_diagnostics(exc.diagnostics, fmt)
         errors = sum(d.severity == "error" for d in exc.diagnostics)
