@@ -93,16 +93,22 @@ def search(paragraphs: list[Paragraph], folded: str) -> tuple[Passage | None, fl
     singles = set(words)
     width, size = len(words), len(wanted)
     # Cheap pass: each word start, ranked by how many of the quote's word pairs follow it.
-    starts: list[tuple[int, int, int, int]] = []  # (-shared, order, paragraph, start)
+    # Word pairs tell passages apart where a few words recur everywhere; single words rank the
+    # rest (a rewritten sentence may keep words but no pair).
+    starts: list[tuple[int, int, int, int, int]] = []  # (-pairs, -words, order, paragraph, start)
     for index, paragraph in enumerate(paragraphs):
         found = list(WORD_RE.finditer(paragraph.folded.text))
         lowered = [m.group().casefold() for m in found] + [""]
-        hits = [((lowered[i], lowered[i + 1]) in pairs) if pairs else lowered[i] in singles
-                for i in range(len(found))]
-        shared = sum(hits[:width])
+        pair_hits = [(lowered[i], lowered[i + 1]) in pairs for i in range(len(found))]
+        word_hits = [lowered[i] in singles for i in range(len(found))]
+        shared_pairs, shared_words = sum(pair_hits[:width]), sum(word_hits[:width])
         for i, match in enumerate(found):
-            starts.append((-shared, len(starts), index, match.start()))
-            shared += (hits[i + width] if i + width < len(hits) else 0) - hits[i]
+            starts.append((-shared_pairs, -shared_words, len(starts), index, match.start()))
+            if i + width < len(found):
+                shared_pairs += pair_hits[i + width]
+                shared_words += word_hits[i + width]
+            shared_pairs -= pair_hits[i]
+            shared_words -= word_hits[i]
 
     def fit(index: int, start: int) -> Passage | None:
         """The best window from `start`: a word deleted or inserted changes the length."""
@@ -124,7 +130,7 @@ def search(paragraphs: list[Paragraph], folded: str) -> tuple[Passage | None, fl
         return paragraphs[index].folded.text
 
     def evaluate(chosen) -> list[Passage]:
-        return [p for _, _, index, start in chosen if (p := fit(index, start)) is not None]
+        return [p for *_, index, start in chosen if (p := fit(index, start)) is not None]
 
     evaluated = evaluate(heapq.nsmallest(CANDIDATES, starts))
     if not evaluated:
@@ -133,7 +139,7 @@ def search(paragraphs: list[Paragraph], folded: str) -> tuple[Passage | None, fl
     best = aligned(wanted, paragraphs[rough.paragraph].folded.text, rough)
 
     def apart(p: Passage | tuple) -> bool:
-        index, start, end = (p.paragraph, p.start, p.end) if isinstance(p, Passage) else (p[2], p[3], p[3] + size)
+        index, start, end = (p.paragraph, p.start, p.end) if isinstance(p, Passage) else (p[3], p[4], p[4] + size)
         return index != best.paragraph or end <= best.start or start >= best.end
 
     rivals = [p for p in evaluated if apart(p)]
@@ -166,7 +172,11 @@ def aligned(wanted: str, text: str, rough: Passage) -> Passage:
     while word_end < len(text) and not text[word_end].isspace():
         word_end += 1
     best = None
-    for stop in dict.fromkeys((word_end, start + len(text[start:word_end].rstrip(PUNCTUATION)))):
+    bare = start + len(text[start:word_end].rstrip(PUNCTUATION))
+    # A closing quote mark ends the speaker's words: what follows it is the reporter's punctuation.
+    marks = [i for i in range(bare, word_end) if text[i] in STRIP]
+    stops = (bare, marks[0]) if marks else (bare, word_end)
+    for stop in dict.fromkeys(stops):
         a, b = trimmed(text, start, stop)
         if b > a:
             score = similarity(wanted, text[a:b])
