@@ -79,7 +79,7 @@ def test_fix_keeps_comments_styles_and_every_other_line(tmp_path, monkeypatch, c
 
 def test_the_orphan_is_an_error_with_its_best_candidate(tmp_path, monkeypatch, capsys):
     _, _, err = run(tmp_path, monkeypatch, capsys, "--fix")
-    assert err.startswith("content/talks/annotations.yaml:33:11: error: quote 5 is an orphan: it is not in "
+    assert err.startswith("content/talks/annotations.yaml:36:11: error: quote 5 is an orphan: it is not in "
                           "the article and --fix could not re-anchor it\n")
     assert 'hint: closest passage (content/talks/article.txt:3): "' in err
     assert f"not re-anchored: similarity 0.55 is below {THRESHOLD}; rewrite the quote by hand" in err
