@@ -37,6 +37,10 @@ def parser() -> argparse.ArgumentParser:
                              help="text (default), json (one object a line) or github (Actions annotations)")
             sub.add_argument("--fix", action="store_true",
                              help="re-anchor quotes the article no longer matches, when confident (rewrites YAML)")
+            sub.add_argument("--links", action="store_true",
+                             help="also check every context and source URL over the network (cached)")
+            sub.add_argument("--links-ttl", type=float, default=24.0, metavar="HOURS",
+                             help="how long a link's answer stays in .briefkit-cache/links.json (default: 24)")
         if name == "serve":
             sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
             sub.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -91,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from .heal import healing_check  # noqa: PLC0415
         run = healing_check(run, args.fix, sys.stdout if fmt == "text" else sys.stderr)
+        if args.links:
+            from .links import Settings, with_links  # noqa: PLC0415
+            run = with_links(run, Settings(ttl_hours=args.links_ttl))
     try:
         with progress_display(fmt == "text" and sys.stderr.isatty()) as tell:
             result = run(options, tell)
