@@ -13,14 +13,14 @@ from .diagnostics import BriefkitError, ContentError, Diagnostic
 from .pipeline import BuildOptions, build
 from .schema import is_http_url
 
-COMMANDS = ("build", "check", "serve", "new")
+COMMANDS = ("build", "check", "serve", "new", "report")
 FORMATS = ("text", "json", "github")
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="briefkit", description="Build a static site of annotated briefings.")
     main.add_argument("--version", action="version", version=f"briefkit {__version__}")
-    commands = main.add_subparsers(dest="command", metavar="{build,check,serve,new}")
+    commands = main.add_subparsers(dest="command", metavar="{build,check,serve,new,report}")
     for name, help_text in (("build", "check the content and build the site (the default)"),
                             ("check", "check the content without writing anything"),
                             ("serve", "build, serve on 127.0.0.1 and rebuild on every change")):
@@ -50,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--article", metavar="FILE", help="the article (.txt or .md) to start from")
     new.add_argument("--date", metavar="YYYY-MM-DD", help="the briefing's date (default: today)")
     new.add_argument("--src", default="briefings", metavar="DIR", help="content folder (default: briefings)")
+    report = commands.add_parser("report", help="Markdown summary of the annotation changes since a git revision",
+                                 description="Markdown summary of the annotation changes since a git revision")
+    report.add_argument("--base", required=True, metavar="REV", help="the git revision to compare with")
+    report.add_argument("--src", default="briefings", metavar="DIR", help="content folder (default: briefings)")
     return main
 
 
@@ -80,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from .serve import serve  # noqa: PLC0415 (only `serve` needs the server's imports)
         return run_guarded(lambda: serve(args))
+    if args.command == "report":
+        from .report import report_changes  # noqa: PLC0415
+        return run_guarded(lambda: report_changes(args))
     if args.command == "new":
         from .scaffold import new_briefing  # noqa: PLC0415
         return run_guarded(lambda: new_briefing(args))
