@@ -203,6 +203,18 @@ def edges(piece: str) -> tuple[str, str]:
     return piece[:lead], piece[trail:]
 
 
+def merged(old: str, new: str) -> str:
+    """The article's words, but the author's spelling of each word that folds the same (a straight
+    apostrophe stays straight), so the diff shows only what the copy-edit changed."""
+    old_words, new_words = old.split(), new.split()
+    matcher = difflib.SequenceMatcher(None, [fold(w) for w in old_words], [fold(w) for w in new_words],
+                                      autojunk=False)
+    words: list[str] = []
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        words.extend(old_words[a1:a2] if op == "equal" else new_words[b1:b2])
+    return " ".join(words)
+
+
 @dataclass(frozen=True)
 class Healing:
     """The outcome for one quote text: the new text (None for an orphan), score and why."""
@@ -241,7 +253,7 @@ def heal_text(paragraphs: list[Paragraph], text: str, occurrence: int | None = N
             worst_reason = worst_reason or (f"another passage is almost as close (similarity {rival:.2f} "
                                             f"against {best.score:.2f})")
         lead, trail = edges(pieces[i])
-        pieces[i] = lead + passage + trail
+        pieces[i] = lead + merged(pieces[i][len(lead):len(pieces[i]) - len(trail)], passage) + trail
     score = matched / total if total else 0.0
     shown_text = " [...] ".join(shown) if shown else None
     if worst_reason:
