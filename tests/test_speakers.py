@@ -110,3 +110,17 @@ def test_the_example_site_has_no_speaker_warnings(tmp_path, monkeypatch, capsys)
     assert main(["check", "--strict"]) == 0
     captured = capsys.readouterr()
     assert "speaker" not in captured.err and ": 0 warnings, 0 errors" in captured.out
+
+
+def test_the_blocks_are_the_paragraphs_quotes_are_matched_in():
+    """The speaker check reads the rendered HTML; its blocks must be anchoring's paragraphs."""
+    from briefkit.speakers import reading_blocks
+    from briefkit.text.render import Renderer
+
+    renderer = Renderer()
+    for folder in sorted(p for p in EXAMPLE.iterdir() if p.is_dir()):
+        article = next(folder.glob("article.*"))
+        fmt = article.suffix[1:]
+        html = renderer.article(article.read_text(encoding="utf-8"), fmt, (), ()).html
+        assert len(reading_blocks(html)) == len(renderer.reading_paragraphs(article.read_text(encoding="utf-8"),
+                                                                            fmt)), folder.name
