@@ -17,6 +17,7 @@ import io
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -83,8 +84,47 @@ def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def search(paragraphs: list[Paragraph], folded: str) -> tuple[Passage | None, float]:
-    """The passage most like `folded` (a folded quote part) and the best score elsewhere."""
+CONTEXT = 32  # characters of former prefix and suffix compared, as Hypothesis does
+WEIGHTS = (50, 20, 20, 2)  # quote, prefix, suffix, position (Hypothesis's weights)
+
+
+@dataclass(frozen=True)
+class Former:
+    """Where a quote was in the article's last committed version: the text around it (folded,
+    case-folded) and how far through the article it was (0 to 1)."""
+
+    prefix: str
+    suffix: str
+    position: float
+
+
+def offsets(paragraphs: list[Paragraph]) -> tuple[list[int], int]:
+    """Each paragraph's start in the whole reading text, and that text's length."""
+    starts, total = [], 0
+    for paragraph in paragraphs:
+        starts.append(total)
+        total += len(paragraph.folded.text) + 1
+    return starts, max(total, 1)
+
+
+def former_place(paragraphs: list[Paragraph], parts: tuple[str, ...], occurrence: int | None) -> Former | None:
+    """The quote's context in an earlier version of the article, if it was there."""
+    found = [(index, spans) for index, p in enumerate(paragraphs) for spans in find_all(p, parts)]
+    if len(found) < (occurrence or 1):
+        return None
+    index, spans = found[(occurrence or 1) - 1]
+    text = paragraphs[index].folded.text
+    start, end = spans[0][0], spans[-1][1]
+    starts, total = offsets(paragraphs)
+    return Former(text[max(0, start - CONTEXT):start].casefold(), text[end:end + CONTEXT].casefold(),
+                  (starts[index] + start) / total)
+
+
+def search(paragraphs: list[Paragraph], folded: str,
+           former: Former | None = None) -> tuple[Passage | None, float, float]:
+    """The passage most like `folded` (a folded quote part), its weight and the best weight
+    elsewhere. The weight is the quote's similarity; with a former place, it is Hypothesis's
+    blend of quote, prefix, suffix and position similarity, which tells look-alikes apart."""
     wanted = folded.casefold()
     words = wanted.split()
     if not words:
@@ -132,10 +172,21 @@ def search(paragraphs: list[Paragraph], folded: str) -> tuple[Passage | None, fl
     def evaluate(chosen) -> list[Passage]:
         return [p for *_, index, start in chosen if (p := fit(index, start)) is not None]
 
+    starts_at, total = offsets(paragraphs)
+
+    def weight(p: Passage) -> float:
+        if former is None:
+            return p.score
+        text = paragraphs[p.paragraph].folded.text
+        scores = (p.score, similarity(former.prefix, text[max(0, p.start - CONTEXT):p.start]),
+                  similarity(former.suffix, text[p.end:p.end + CONTEXT]),
+                  1 - abs((starts_at[p.paragraph] + p.start) / total - former.position))
+        return sum(w * s for w, s in zip(WEIGHTS, scores)) / sum(WEIGHTS)
+
     evaluated = evaluate(heapq.nsmallest(CANDIDATES, starts))
     if not evaluated:
-        return None, 0.0
-    rough = max(evaluated, key=lambda p: p.score)  # max keeps the first of equals: the best ranked
+        return None, 0.0, 0.0
+    rough = max(evaluated, key=weight)  # max keeps the first of equals: the best ranked
     best = aligned(wanted, paragraphs[rough.paragraph].folded.text, rough)
 
     def apart(p: Passage | tuple) -> bool:
@@ -145,7 +196,7 @@ def search(paragraphs: list[Paragraph], folded: str) -> tuple[Passage | None, fl
     rivals = [p for p in evaluated if apart(p)]
     rivals += evaluate(heapq.nsmallest(RIVALS, (s for s in starts if apart(s))))
     rivals = [p for p in rivals if apart(p)]
-    return best, max((p.score for p in rivals), default=0.0)
+    return best, weight(best), max((weight(p) for p in rivals), default=0.0)
 
 
 def aligned(wanted: str, text: str, rough: Passage) -> Passage:
@@ -225,9 +276,13 @@ class Healing:
     reason: str
 
 
-def heal_text(paragraphs: list[Paragraph], text: str, occurrence: int | None = None) -> Healing:
-    """Re-anchor a quote text (with [...] elisions) to the article, if confidently possible."""
+def heal_text(paragraphs: list[Paragraph], text: str, occurrence: int | None = None,
+              former: Former | None = None) -> Healing:
+    """Re-anchor a quote text (with [...] elisions) to the article, if confidently possible.
+    `former` (the quote's place in the last committed article) is used for quotes without [...]."""
     pieces = re.split(f"({ELISION_RE.pattern})", text)
+    if len(pieces) > 1:
+        former = None
     total = matched = 0.0
     shown: list[str] = []
     worst_reason = ""
@@ -240,7 +295,7 @@ def heal_text(paragraphs: list[Paragraph], text: str, occurrence: int | None = N
             matched += len(folded)
             shown.append(folded)
             continue
-        best, rival = search(paragraphs, folded)
+        best, weight, rival = search(paragraphs, folded, former)
         if best is None:
             return Healing(None, 0.0, None, "the article has no passage like it")
         paragraph = paragraphs[best.paragraph]
@@ -249,9 +304,9 @@ def heal_text(paragraphs: list[Paragraph], text: str, occurrence: int | None = N
         matched += best.score * len(folded)
         if best.score < THRESHOLD:
             worst_reason = worst_reason or f"similarity {best.score:.2f} is below {THRESHOLD}"
-        elif best.score - rival < MARGIN:
-            worst_reason = worst_reason or (f"another passage is almost as close (similarity {rival:.2f} "
-                                            f"against {best.score:.2f})")
+        elif weight - rival < MARGIN:
+            worst_reason = worst_reason or (f"another passage is almost as close (score {rival:.2f} "
+                                            f"against {weight:.2f})")
         lead, trail = edges(pieces[i])
         pieces[i] = lead + merged(pieces[i][len(lead):len(pieces[i]) - len(trail)], passage) + trail
     score = matched / total if total else 0.0
@@ -274,11 +329,24 @@ def plan(src: Path, src_display: str) -> list[Decision]:
     renderer = Renderer()
     decisions: list[Decision] = []
     for briefing in raw.briefings:
-        decisions.extend(plan_briefing(briefing, renderer))
+        decisions.extend(plan_briefing(briefing, renderer, src / briefing.slug))
     return decisions
 
 
-def plan_briefing(raw: RawBriefing, renderer: Renderer) -> list[Decision]:
+def committed_article(folder: Path, fmt: str) -> str | None:
+    """The article as last committed (git HEAD), or None outside git or if it is new."""
+    try:
+        result = subprocess.run(["git", "-C", str(folder), "show", f"HEAD:./article.{fmt}"],
+                                capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    text = result.stdout.decode("utf-8-sig", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def plan_briefing(raw: RawBriefing, renderer: Renderer, folder: Path | None = None) -> list[Decision]:
     from .validation import locate_line  # noqa: PLC0415 (validation imports the renderer stack)
 
     if raw.article is None:
@@ -289,11 +357,17 @@ def plan_briefing(raw: RawBriefing, renderer: Renderer) -> list[Decision]:
     paragraphs = reading_paragraphs(renderer.reading_paragraphs(raw.article.text, raw.article_format))
     quotes = fields["quotes"]
     decisions = []
+    earlier: list[Paragraph] | None = None
     for index, quote in zip(quotes.item_index, quotes):
         parts = quote_parts(quote["text"])
         if not parts or any(find_all(p, parts) for p in paragraphs):
             continue
-        healing = heal_text(paragraphs, quote["text"], quote.get("occurrence"))
+        if earlier is None:  # read from git once, and only for a briefing that needs healing
+            old_text = committed_article(folder, raw.article_format) if folder is not None else None
+            earlier = reading_paragraphs(renderer.reading_paragraphs(old_text, raw.article_format)) \
+                if old_text else []
+        former = former_place(earlier, parts, quote.get("occurrence")) if earlier else None
+        healing = heal_text(paragraphs, quote["text"], quote.get("occurrence"), former)
         line = (locate_line(raw.article.text, healing.passage, raw.article_format == "md")
                 if healing.passage else None)
         pos = quote.pos("text")

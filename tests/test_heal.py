@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import shutil
 import string
+import subprocess
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from briefkit.cli import main
-from briefkit.heal import MARGIN, THRESHOLD, fold_positions, heal_text, reading_paragraphs, rewrite
+from briefkit.heal import MARGIN, THRESHOLD, fold_positions, former_place, heal_text, reading_paragraphs, rewrite
+from briefkit.text.anchoring import quote_parts
 
 HEAL = Path(__file__).resolve().parent / "heal"
 CASE = HEAL / "copy-edit"
@@ -174,3 +176,40 @@ def test_a_one_letter_typo_heals_back_to_the_article(data):
         return
     healing = heal_text(paragraphs, typo)
     assert healing.new == quote, (healing, MARGIN)
+
+
+LOOK_ALIKES = ["Voss said the harbour fees will be held until the spring, and then cut.",
+               "Lind said the harbour fees will be fixed until the spring, and then cut."]
+
+
+def test_the_former_place_tells_look_alike_passages_apart():
+    """Two passages are equally close to the quote: without history it is an orphan; with the
+    quote's place in the last committed article (prefix, suffix, position) it heals there."""
+    quote = "the harbour fees will be frozen until the spring"
+    paragraphs = reading_paragraphs(LOOK_ALIKES)
+    assert heal_text(paragraphs, quote).reason.startswith("another passage is almost as close")
+    before = reading_paragraphs([LOOK_ALIKES[0].replace("held", "set"), LOOK_ALIKES[1].replace("fixed", "frozen")])
+    former = former_place(before, quote_parts(quote), None)
+    assert former.prefix == "lind said " and former.suffix == ", and then cut."
+    assert heal_text(paragraphs, quote, former=former).new == "the harbour fees will be fixed until the spring"
+
+
+def test_fix_reads_the_former_place_from_git(tmp_path, monkeypatch, capsys):
+    git_env = {"GIT_AUTHOR_NAME": "E", "GIT_AUTHOR_EMAIL": "e@example.org", "GIT_COMMITTER_NAME": "E",
+               "GIT_COMMITTER_EMAIL": "e@example.org", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    for key, value in git_env.items():
+        monkeypatch.setenv(key, value)
+    talks = tmp_path / "content" / "talks"
+    talks.mkdir(parents=True)
+    (talks / "annotations.yaml").write_text(
+        "title: Talks\ndate: 2025-08-14\nsummary: Talks.\nactors:\n  - id: teodor-lind\n    name: Teodor Lind\n"
+        "    aliases: [Lind]\n  - id: amara-voss\n    name: Amara Voss\n    aliases: [Voss]\nquotes:\n"
+        "  - text: the harbour fees will be frozen until the spring\n    speaker: teodor-lind\n")
+    article = talks / "article.txt"
+    article.write_text(LOOK_ALIKES[0].replace("held", "set") + "\n\n" + LOOK_ALIKES[1].replace("fixed", "frozen"))
+    for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "Talks"]):
+        subprocess.run(["git", *command], cwd=tmp_path, check=True, capture_output=True)
+    article.write_text("\n\n".join(LOOK_ALIKES) + "\n")
+    status, out, err = run(tmp_path, monkeypatch, capsys, "--fix")
+    assert (status, err.splitlines()[-1:]) == (0, [])
+    assert "+  - text: the harbour fees will be fixed until the spring\n" in out
