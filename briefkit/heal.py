@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, TextIO
 
 from .diagnostics import ContentError, Diagnostic, Report
@@ -475,8 +475,7 @@ def apply(decisions: list[Decision], src: Path, src_display: str, out: TextIO) -
             by_file.setdefault(decision.path, []).append(decision)
     refused = []
     for display, chosen in sorted(by_file.items()):
-        relative = display[len(src_display.rstrip("/")) + 1:] if src_display not in ("", ".") else display
-        path = src / relative
+        path = src / PurePosixPath(display).parent.name / "annotations.yaml"  # <src>/<slug>/annotations.yaml
         old = path.read_text(encoding="utf-8")
         new = rewrite(old, {d.number - 1: d.new for d in chosen})
         if new is None:
