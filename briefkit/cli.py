@@ -13,14 +13,14 @@ from .diagnostics import BriefkitError, ContentError, Diagnostic
 from .pipeline import BuildOptions, build
 from .schema import is_http_url
 
-COMMANDS = ("build", "check", "serve", "new")
+COMMANDS = ("build", "check", "serve", "new", "report")
 FORMATS = ("text", "json", "github")
 
 
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="briefkit", description="Build a static site of annotated briefings.")
     main.add_argument("--version", action="version", version=f"briefkit {__version__}")
-    commands = main.add_subparsers(dest="command", metavar="{build,check,serve,new}")
+    commands = main.add_subparsers(dest="command", metavar="{build,check,serve,new,report}")
     for name, help_text in (("build", "check the content and build the site (the default)"),
                             ("check", "check the content without writing anything"),
                             ("serve", "build, serve on 127.0.0.1 and rebuild on every change")):
@@ -35,6 +35,12 @@ def parser() -> argparse.ArgumentParser:
         if name == "check":
             sub.add_argument("--format", choices=FORMATS, default="text",
                              help="text (default), json (one object a line) or github (Actions annotations)")
+            sub.add_argument("--fix", action="store_true",
+                             help="re-anchor quotes the article no longer matches, when confident (rewrites YAML)")
+            sub.add_argument("--links", action="store_true",
+                             help="also check every context and source URL over the network (cached)")
+            sub.add_argument("--links-ttl", type=float, default=24.0, metavar="HOURS",
+                             help="how long a link's answer stays in .briefkit-cache/links.json (default: 24)")
         if name == "serve":
             sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
             sub.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
@@ -44,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
     new.add_argument("--article", metavar="FILE", help="the article (.txt or .md) to start from")
     new.add_argument("--date", metavar="YYYY-MM-DD", help="the briefing's date (default: today)")
     new.add_argument("--src", default="briefings", metavar="DIR", help="content folder (default: briefings)")
+    report = commands.add_parser("report", help="Markdown summary of the annotation changes since a git revision",
+                                 description="Markdown summary of the annotation changes since a git revision")
+    report.add_argument("--base", required=True, metavar="REV", help="the git revision to compare with")
+    report.add_argument("--src", default="briefings", metavar="DIR", help="content folder (default: briefings)")
     return main
 
 
@@ -74,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from .serve import serve  # noqa: PLC0415 (only `serve` needs the server's imports)
         return run_guarded(lambda: serve(args))
+    if args.command == "report":
+        from .report import report_changes  # noqa: PLC0415
+        return run_guarded(lambda: report_changes(args))
     if args.command == "new":
         from .scaffold import new_briefing  # noqa: PLC0415
         return run_guarded(lambda: new_briefing(args))
@@ -85,9 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     options = BuildOptions(src=Path(args.src), out=Path(getattr(args, "out", "site")),
                            src_display=args.src.rstrip("/") or "/", base_url=base_url, drafts=args.drafts,
                            strict=args.strict, write=args.command == "build")
+    run = build
+    if args.command == "check":
+        from .heal import healing_check  # noqa: PLC0415
+        run = healing_check(run, args.fix, sys.stdout if fmt == "text" else sys.stderr)
+        if args.links:
+            from .links import Settings, with_links  # noqa: PLC0415
+            run = with_links(run, Settings(ttl_hours=args.links_ttl))
     try:
         with progress_display(fmt == "text" and sys.stderr.isatty()) as tell:
-            result = build(options, tell)
+            result = run(options, tell)
     except ContentError as exc:
         print_diagnostics(exc.diagnostics, fmt)
         errors = sum(d.severity == "error" for d in exc.diagnostics)

@@ -16,6 +16,7 @@ from .diagnostics import ERROR, WARNING, Diagnostic, Position, Report, SourceFil
 from .loader import MEDIA_SUFFIXES, RawBriefing, RawContent
 from .model import Actor, Briefing, Cast, ContextLink, Event, Quote, Site, SiteConfig, Source, make_site
 from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
+from .speakers import check_speakers
 from .text.anchoring import QuoteResult, QuoteSpec, quote_parts
 from .text.folding import fold
 from .text.mentions import ActorSpec
@@ -445,5 +446,6 @@ def build_model(raw: RawContent, options: Options, report: Report,
     for result in checked:
         report.extend(result.diagnostics)
     check_inline_actors(checked, report)
+    check_speakers(raw.briefings, [result.briefing for result in checked], report)
     briefings = [result.briefing for result in checked if result.briefing is not None]
     return make_site(config, [b for b in briefings if options.drafts or not b.draft])

@@ -52,6 +52,25 @@ def test_pull_requests_run_check_with_github_annotations():
     assert "python build.py check --format github" in commands
 
 
+def test_pull_requests_get_the_annotation_report_as_one_comment():
+    from briefkit.report import MARKER
+
+    job = workflow()["jobs"]["check"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert uses(job, "actions/checkout")["with"]["fetch-depth"] == 0  # the base commit is there
+    report = next(s for s in steps(job) if "build.py report" in s.get("run", ""))
+    assert shlex.split(report["run"].splitlines()[0]) == ["python", "build.py", "report", "--base", "$BASE_SHA",
+                                                          ">", "briefkit-report.md"]
+    assert report["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
+    assert "!cancelled()" in report["if"]  # a failed check is when the report matters most
+    post = uses(job, "actions/github-script")
+    assert "steps.report.outcome == 'success'" in post["if"] and "head.repo.full_name" in post["if"]
+    script = post["with"]["script"]
+    assert f'"{MARKER}"' in script and "updateComment" in script and "createComment" in script
+    names = [s.get("uses", "").split("@")[0] or s.get("name") for s in steps(job)]
+    assert names.index("Check the briefings") < names.index(report["name"]) < names.index("actions/github-script")
+
+
 def test_main_builds_and_deploys_to_pages():
     data = workflow()
     assert data["permissions"] == {"contents": "read"}  # the least by default
