@@ -114,8 +114,8 @@ def test_every_kind_of_change(repo, monkeypatch, capsys):
 ### New problems
 
 - `briefings/veloria-karsk-harbour-talks/annotations.yaml:33` error: quote 1 is not in the article
-- `briefings/veloria-rules-out-harbour-deal/annotations.yaml:29` warning: actor 'harbour-pilot' (Mara Holm) is never mentioned in the article and is in no quote
-- `briefings/veloria-rules-out-harbour-deal/annotations.yaml:54` warning: quote 4's speaker 'teodor-lind' (Teodor Lind-Ekberg) is not named in the quote's paragraph or the one before it
+- `briefings/veloria-rules-out-harbour-deal/annotations.yaml:30` warning: actor 'harbour-pilot' (Mara Holm) is never mentioned in the article and is in no quote
+- `briefings/veloria-rules-out-harbour-deal/annotations.yaml:55` warning: quote 4's speaker 'teodor-lind' (Teodor Lind-Ekberg) is not named in the quote's paragraph or the one before it
 """
 
 
