@@ -12,6 +12,16 @@ ERROR = "error"
 WARNING = "warning"
 
 
+# Characters that reorder the text after them (embeddings, overrides, isolates): the
+# "Trojan Source" characters. Never printed raw to a terminal.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def visible(text: str) -> str:
+    """`text` with bidi controls spelled out as <U+202E>, so a message cannot reorder itself."""
+    return "".join(f"<U+{ord(ch):04X}>" if ch in BIDI_CONTROLS else ch for ch in text)
+
+
 @dataclass(frozen=True)
 class Position:
     """A place in a source file: display path, 1-based line and column."""
@@ -55,15 +65,15 @@ class Diagnostic:
 
     def format(self) -> str:
         """Render as `path:line:column: severity: message`, excerpt, caret and hint."""
-        lines = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"]
+        lines = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {visible(self.message)}"]
         if self.excerpt is not None and self.excerpt.strip():
             # One character per column: tabs as one space, invisible controls as U+FFFD.
-            shown = "".join("\ufffd" if (ord(ch) < 32 or ord(ch) == 127) and ch != "\t" else ch
-                            for ch in self.excerpt.expandtabs(1))
+            shown = "".join("\ufffd" if ((ord(ch) < 32 or ord(ch) == 127) and ch != "\t") or ch in BIDI_CONTROLS
+                            else ch for ch in self.excerpt.expandtabs(1))
             lines.append(f"    {shown}")
             lines.append("    " + " " * max(0, self.column - 1) + "^")
         if self.hint:
-            lines.extend(f"    hint: {part}" if i == 0 else f"          {part}"
+            lines.extend(f"    hint: {visible(part)}" if i == 0 else f"          {visible(part)}"
                          for i, part in enumerate(self.hint.splitlines()))
         return "\n".join(lines)
 

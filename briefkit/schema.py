@@ -77,9 +77,14 @@ def slug_suggestion(text: str) -> str:
 
 def is_http_url(value: str) -> bool:
     """An absolute http(s) URL with a host and no white space or control characters."""
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and \
-        not any(ch.isspace() or ord(ch) < 32 for ch in value)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [ in an IPv6 host
+        return False
+    # Invisible format characters (bidi overrides, zero-width spaces) disguise where a link goes.
+    return parts.scheme.lower() in ("http", "https") and bool(host) and \
+        not any(ch.isspace() or ord(ch) < 32 or unicodedata.category(ch) == "Cf" for ch in value)
 
 
 def describe(node: Node) -> str:

@@ -19,7 +19,7 @@ from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
 from .text.anchoring import QuoteResult, QuoteSpec, quote_parts
 from .text.folding import fold
 from .text.mentions import ActorSpec
-from .text.render import RenderedArticle, Renderer
+from .text.render import RenderedArticle, Renderer, RenderLimit
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,23 @@ def locate_line(text: str, passage: str, markdown: bool = False) -> int:
             if probe in line:
                 return number
     return 1
+
+
+def limit_problem(limit: RenderLimit, seconds: float) -> tuple[str, str]:
+    """The message and hint for Markdown that rendering gave up on."""
+    if limit.reason == "time":
+        return (f"the Markdown here takes more than {seconds:g} s to render",
+                "thousands of unmatched [ ( or ` make Python-Markdown slow: remove them, or escape each with \\")
+    return ("the Markdown here nests too deeply to render",
+            "block quotes, lists or emphasis nest hundreds of levels deep here: flatten them")
+
+
+def limit_position(source: SourceFile, limit: RenderLimit) -> Position:
+    """Where rendering gave up, as near as the text it was working on tells (else line 1)."""
+    near = limit.near.lstrip().split("\n", 1)[0][:40]
+    if not near.strip() or "\x02" in near:
+        return source.at()
+    return locate(source, near)
 
 
 def locate(source: SourceFile, needle: str) -> Position:
@@ -157,6 +174,9 @@ class BriefingChecker:
 
     def inline_markdown(self, text: str, source: SourceFile, pos: Position, what: str) -> str:
         rendered = self.renderer.inline(text)
+        if rendered.limit is not None:
+            message, hint = limit_problem(rendered.limit, self.renderer.time_limit)
+            self.report.error(source, "render-limit", f"{message} (the {what})", pos, hint)
         for url in rendered.unsafe_urls:
             self.report.add(source.diagnostic(WARNING, "inert-link", f"link to '{url}' was made inert", pos,
                                               "only http, https, mailto and relative links are kept"))
@@ -302,6 +322,10 @@ class BriefingChecker:
             raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
             tuple(ActorSpec(a.id, self.names(a, e), urls.relative(page, urls.actor_page(a.id)))
                   for a, e in cast_fields))
+        if article.limit is not None:
+            message, hint = limit_problem(article.limit, self.renderer.time_limit)
+            self.report.add(raw.article.diagnostic(ERROR, "render-limit", message,
+                                                   limit_position(raw.article, article.limit), hint))
         for url in article.unsafe_urls:
             self.report.add(raw.article.diagnostic(WARNING, "inert-link", f"link to '{url}' was made inert",
                                                    locate(raw.article, url),
@@ -360,7 +384,8 @@ class BriefingChecker:
         quoted = {q.speaker.id for q in quotes} | {q.to.id for q in quotes if q.to}
         cast = []
         for actor, entry in cast_fields:
-            if actor.id not in mentions and actor.id not in quoted and raw.article is not None:
+            if actor.id not in mentions and actor.id not in quoted and raw.article is not None \
+                    and article.limit is None:  # an article that did not render has no mentions
                 self.report.warning(raw.annotations, "unused-actor", f"actor '{actor.id}' ({actor.name}) is "
                                     "never mentioned in the article and is in no quote", entry.pos("id"),
                                     "add the name the article uses to 'aliases:', or remove the actor")
