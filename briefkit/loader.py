@@ -163,10 +163,11 @@ def too_deep(root: Node) -> Node | None:
 
 
 def deep_mark(text: str) -> yaml.Mark | None:
-    """Where the YAML events first go deeper than MAX_YAML_DEPTH (the parser keeps no recursion)."""
+    """Where the YAML events first go deeper than MAX_YAML_DEPTH. The pure-Python parser keeps
+    no recursion and no limit of its own (libyaml stops at 1000 levels, where it stops reading)."""
     depth = 0
     try:
-        for event in yaml.parse(text, Loader=YAML_LOADER):
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
@@ -234,7 +235,9 @@ def parse_yaml(source: SourceFile, report: Report) -> Node | None:
         return None
     except yaml.MarkedYAMLError as exc:
         if "maximum nesting depth" in (exc.problem or ""):  # libyaml's own limit (1000 levels)
-            report_too_deep(source, report, deep_mark(source.text) or exc.problem_mark)
+            # The place libyaml stopped is 1000 levels down: re-read the text up to there.
+            end = exc.problem_mark.index if exc.problem_mark else len(source.text)
+            report_too_deep(source, report, deep_mark(source.text[:end]) or exc.problem_mark)
         else:
             report.add(yaml_error(source, exc))
         return None

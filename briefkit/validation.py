@@ -421,8 +421,14 @@ class BriefingChecker:
         for src in images:
             if urlsplit(src).scheme or src.startswith("//"):
                 continue
-            name = posixpath.normpath(unquote(urlsplit(src).path))
-            if name not in media:
+            name = posixpath.normpath(unquote(urlsplit(src).path).replace("\\", "/"))
+            if name.startswith(("/", "../")) or name == "..":
+                # Nothing is ever read from there, but the page would point outside the site.
+                self.report.add(raw.article.diagnostic(
+                    ERROR, "image-outside", f"image '{src}' points outside the briefing folder",
+                    locate(raw.article, src), "copy the image into the briefing's folder and refer to it "
+                    "by its file name"))
+            elif name not in media:
                 pos = locate(raw.article, src)
                 hint = ("put the image file in the briefing's folder and refer to it by its file name; "
                         "images are " + ", ".join(sorted(MEDIA_SUFFIXES)))
