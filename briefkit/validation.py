@@ -461,13 +461,14 @@ def check_inline_actors(checked: list[CheckedBriefing], report: Report) -> None:
 
 
 def build_model(raw: RawContent, options: Options, report: Report,
-                progress: Callable[[int, int], None] | None = None) -> Site:
+                progress: Callable[[int, int], None] | None = None, renderer: Renderer | None = None) -> Site:
     """Check everything and build the site model; problems go to the report.
 
-    `progress(done, total)` is told after each briefing (the CLI draws a bar on a terminal)."""
+    `progress(done, total)` is told after each briefing (the CLI draws a bar on a terminal).
+    A `renderer` may be passed in to reuse its Markdown converters across builds."""
     config = check_config(raw, options, report)
     registry = check_registry(raw, report)
-    renderer = Renderer()
+    renderer = renderer or Renderer()
     checked = []
     for done, raw_briefing in enumerate(raw.briefings, 1):
         checked.append(BriefingChecker(registry, renderer).check(raw_briefing))
