@@ -419,9 +419,13 @@ class BriefingChecker:
         """Relative images must be media files of the briefing's own folder."""
         media = {name for name, _ in raw.media}
         for src in images:
-            if urlsplit(src).scheme or src.startswith("//"):
+            try:
+                parts = urlsplit(src)
+            except ValueError:  # e.g. an unclosed [ where a host would be: no file of the folder
                 continue
-            name = posixpath.normpath(unquote(urlsplit(src).path).replace("\\", "/"))
+            if parts.scheme or src.startswith("//"):
+                continue
+            name = posixpath.normpath(unquote(parts.path).replace("\\", "/"))
             if name.startswith(("/", "../")) or name == "..":
                 # Nothing is ever read from there, but the page would point outside the site.
                 self.report.add(raw.article.diagnostic(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
 from briefkit.diagnostics import Report
 from briefkit.loader import load_content
@@ -155,7 +155,8 @@ MARKDOWN_TOKENS = ["[", "]", "(", ")", "![", "*", "**", "_", "`", "```", "~~~", 
                    "<a@b.c>", "javascript:", "[a]: /b", "[a]", "\\", "Amara Voss", "Voss", "Teodor Lind",
                    "We came here to fix the quays", "...", "\u2026", "\u202e", "\u2067", "\u200b", "\u00ad",
                    "\u00a0", "\r", "\r\n", "\ufeff", "word", "caf\u00e9", "\u05e9\u05dc\u05d5\u05dd", "  \n", "---",
-                   "===", "![map](map.png)", "![x](../../etc/passwd)", "[x](data:text/html,hi)"]
+                   "===", "![map](map.png)", "![x](../../etc/passwd)", "[x](data:text/html,hi)",
+                   "![x](", "](", "http://[", "//[", "<//[>", "%2e%2e/", "\\..\\"]
 markdown_documents = st.lists(st.one_of(st.sampled_from(MARKDOWN_TOKENS), st.text(max_size=6)),
                               max_size=60).map("".join)
 
@@ -175,6 +176,7 @@ def test_yaml_shaped_input_gives_diagnostics(workspace, target, text):
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(target=st.sampled_from(["talks/article.md", "notes/article.txt"]), text=markdown_documents)
+@example(target="talks/article.md", text="![x](http://[) ![y](//[)")  # urlsplit raised ValueError
 def test_markdown_shaped_article_gives_diagnostics(workspace, target, text):
     load_and_validate(workspace, target, text.encode("utf-8"))
 
