@@ -390,3 +390,50 @@ def test_relative_links_are_kept_and_file_links_made_inert(tmp_path):
     links = {a.text_content(): a.get("href") for a in article_element(briefing_page(tmp_path / "site", "talks"))
              .iter("a")}
     assert links["the other talks"] == "../other/" and links["the file"] is None
+
+
+# --- figures for the README: `python tests/test_broken_input.py` ----------------------------------
+
+def measure() -> None:
+    """Print the time (CPU) and memory each hostile input costs a `check` run, and the render
+    time of pathological Markdown in Briefkit (the limit applied) and in plain Python-Markdown."""
+    import tempfile
+    import time
+
+    import markdown
+
+    def in_child(annotations: str = ANNOTATIONS, article: bytes | str = ARTICLE) -> str:
+        with tempfile.TemporaryDirectory() as folder:
+            src = write_briefing(Path(folder), annotations, article)
+            started = time.perf_counter()
+            result, cpu = run_limited(src)
+            wall = time.perf_counter() - started
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            return (f"exit {result.returncode}, {wall:.2f} s wall, {cpu:.2f} s CPU, peak RSS of the largest "
+                    f"child so far {rss / 1024:.0f} MB")
+
+    print("billion laughs (9^40 through 40 anchors):", in_child(billion_laughs(40)))
+    print("10,000 nested [ in YAML:", in_child(ANNOTATIONS + "deep: " + "[" * 10_000 + "\n"))
+    print("50 MB article:", in_child(article=b"word " * (10 * 1024 * 1024)))
+    renderer = render.Renderer()
+    cases = {"13,000 [": "[" * 13_000, "5,000 [a](": "[a](" * 5_000, "2 KB of backticks": "`" * 2048,
+             "emphasis 2,000 deep": "*a **" * 2000 + "x" + "** a*" * 2000,
+             "list 300 deep": "".join("    " * i + "- x\n" for i in range(300)),
+             "10,000 >": ">" * 10_000 + " x", "2 MiB ordinary article": ARTICLE * (2 * 1024 * 1024 // len(ARTICLE))}
+    for name, text in cases.items():
+        started = time.process_time()
+        rendered = renderer.article(text, "md", (), ())
+        outcome = f"stopped: {rendered.limit.reason}" if rendered.limit else "rendered"
+        print(f"Briefkit, {name}: {time.process_time() - started:.2f} s CPU, {outcome}")
+    for name in ("2 KB of backticks", "emphasis 2,000 deep", "10,000 >", "2 MiB ordinary article"):
+        started = time.process_time()
+        try:
+            markdown.markdown(cases[name], extensions=["tables", "fenced_code", "footnotes"])
+            outcome = "rendered"
+        except RecursionError:
+            outcome = "RecursionError"
+        print(f"Python-Markdown alone, {name}: {time.process_time() - started:.2f} s CPU, {outcome}")
+
+
+if __name__ == "__main__":
+    measure()
