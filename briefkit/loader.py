@@ -348,9 +348,10 @@ def load_content(src: Path, src_display: str, report: Report) -> RawContent:
     """Read the whole content folder in a stable order."""
     show = lambda p: display_path(src_display, src, p)  # noqa: E731
     site = actors = None
-    if (src / "site.yaml").is_file():
+    # A symbolic link is reported in the loop below and never read: its target may be anywhere.
+    if (src / "site.yaml").is_file() and not (src / "site.yaml").is_symlink():
         site = load_yaml_file(src / "site.yaml", show(src / "site.yaml"), report)
-    if (src / "actors.yaml").is_file():
+    if (src / "actors.yaml").is_file() and not (src / "actors.yaml").is_symlink():
         actors = load_yaml_file(src / "actors.yaml", show(src / "actors.yaml"), report)
     briefings = []
     for entry in sorted(src.iterdir(), key=lambda p: p.name):
@@ -362,7 +363,7 @@ def load_content(src: Path, src_display: str, report: Report) -> RawContent:
                 briefings.append(raw)
         elif entry.is_symlink():
             report.at("error", "symlink", "symbolic links are not followed", Position(show(entry)),
-                      "copy the folder into the content folder instead")
+                      f"copy the {'folder' if entry.is_dir() else 'file'} into the content folder instead")
         elif entry.name not in ("site.yaml", "actors.yaml"):
             hint = "did you mean site.yaml or actors.yaml?" if re.search(r"\.ya?ml$", entry.name) else \
                 "the content folder holds site.yaml, actors.yaml and one folder per briefing"

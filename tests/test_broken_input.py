@@ -374,6 +374,19 @@ def test_symlinked_media_article_and_briefing_are_refused(tmp_path, capsys, monk
                    "check failed: 3 errors, 0 warnings\n")
 
 
+@pytest.mark.parametrize("name", ["site.yaml", "actors.yaml"])
+def test_symlinked_site_and_actors_files_are_refused_and_not_read(tmp_path, capsys, monkeypatch, name):
+    src = write_briefing(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password: hunter2\n[unclosed\n", encoding="utf-8")
+    (src / name).symlink_to(secret)
+    code, err = check(src, capsys, monkeypatch)
+    assert code == 1
+    assert err == (f"content/{name}:1:1: error: symbolic links are not followed\n"
+                   "    hint: copy the file into the content folder instead\n"
+                   "check failed: 1 error, 0 warnings\n")
+
+
 @pytest.mark.parametrize("src_attr", ["../../etc/passwd", "/etc/passwd", "..%2f..%2fetc%2fpasswd",
                                       "%2e%2e/%2e%2e/etc/passwd", "photos/../../../etc/passwd"])
 def test_images_outside_the_folder_are_errors(tmp_path, capsys, monkeypatch, src_attr):
