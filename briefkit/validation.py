@@ -99,9 +99,13 @@ def limit_problem(limit: RenderLimit, seconds: float) -> tuple[str, str]:
 def limit_position(source: SourceFile, limit: RenderLimit) -> Position:
     """Where rendering gave up, as near as the text it was working on tells (else line 1)."""
     near = limit.near.lstrip().split("\n", 1)[0][:40]
-    if not near.strip() or "\x02" in near:
-        return source.at()
-    return locate(source, near)
+    if near.strip() and "\x02" not in near:
+        return locate(source, near)
+    if limit.reason == "nesting":  # the line that nests deepest: indentation, > marks, emphasis marks
+        def depth(line: str) -> int:
+            return len(line) - len(line.lstrip(" \t>")) + line.count("*") + line.count("_")
+        return source.at(max(range(1, len(source.lines) + 1), key=lambda n: depth(source.lines[n - 1])))
+    return source.at()
 
 
 def locate(source: SourceFile, needle: str) -> Position:

@@ -260,9 +260,9 @@ def test_nesting_beyond_the_recursion_limit_is_a_clear_error(tmp_path, capsys, m
     text = "Intro.\n\n" + "*a **" * 2000 + "x" + "** a*" * 2000
     code, err = check(write_briefing(tmp_path, article=text, article_name="article.md"), capsys, monkeypatch)
     assert code == 1
-    # The recursion happens outside any one Markdown processor, so there is no better place than 1:1.
-    assert err == ("content/talks/article.md:1:1: error: the Markdown here nests too deeply to render\n"
-                   "    Intro.\n"
+    # The recursion happens outside any one Markdown processor: the line that nests deepest is shown.
+    assert err == ("content/talks/article.md:3:1: error: the Markdown here nests too deeply to render\n"
+                   "    " + ("*a **" * 24)[:119] + "\u2026\n"
                    "    ^\n"
                    "    hint: block quotes, lists or emphasis nest hundreds of levels deep here: flatten them\n"
                    "check failed: 1 error, 0 warnings\n")
