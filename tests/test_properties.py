@@ -4,9 +4,10 @@
    any bytes, YAML built from the schema's keys and the usual typing traps, Markdown built from
    its special characters), loading and validating yields diagnostics with a position, never an
    exception.
-2. Any passage cut on word boundaries from any article, and quoted in any form that folds the
-   same (other quote marks, dashes, white space, NFC/NFD, zero-width characters), is anchored
-   at the place it was cut from: the marked text is the article's own text of that passage.
+2. Any passage cut on word boundaries from any article (plain text, or Markdown with emphasis
+   and links around words), and quoted in any form that folds the same (other quote marks,
+   dashes, white space, NFC/NFD, zero-width characters), is anchored at the place it was cut
+   from: the marked text is the article's own text of that passage.
 
 The profile in conftest.py runs 1,000 examples each with CI=true, 150 locally.
 """
@@ -197,8 +198,37 @@ PUNCTUATION = ["", "", "", ",", ".", ";", ":", "!", "?", "\u2026", "...", ")", "
 OPENERS = ["", "", "", "", "\u201c", "\"", "'", "\u00ab", "(", "\u2018"]
 SEPARATORS = [" ", " ", " ", "  ", "\u00a0", "\n", " \u2014 ", " - ", " \u2013 ", "\u2014", "\t", " \u200b"]
 
-tokens = st.tuples(st.sampled_from(OPENERS), st.sampled_from(WORDS), st.sampled_from(PUNCTUATION)).map("".join)
-paragraph_words = st.lists(st.tuples(tokens, st.sampled_from(SEPARATORS)), min_size=1, max_size=25)
+MARKUP = ["", "", "", "*", "**", "link"]  # how article.md wraps a word; the reader sees the word
+# Words that Markdown would read as markup at the start of a paragraph, or are markup themselves.
+NOT_IN_MARKDOWN = {"*", "_", "#1", "2025", "\u00bd"}
+
+
+def tokens(markdown: bool):
+    words = [w for w in WORDS if w not in NOT_IN_MARKDOWN] if markdown else WORDS
+    return st.tuples(st.sampled_from(OPENERS), st.sampled_from(words), st.sampled_from(PUNCTUATION),
+                     st.sampled_from(MARKUP if markdown else [""]))
+
+
+def separators(markdown: bool):
+    # Python-Markdown expands tabs, and a line may start a list: no tabs or newlines in article.md.
+    return st.sampled_from([s for s in SEPARATORS if not (markdown and s in ("\n", "\t"))])
+
+
+def paragraph_words(markdown: bool):
+    return st.lists(st.tuples(tokens(markdown), separators(markdown)), min_size=1, max_size=25)
+
+
+def reader_text(token) -> str:
+    opener, word, punctuation, _ = token
+    return opener + word + punctuation
+
+
+def source_text(token) -> str:
+    opener, word, punctuation, markup = token
+    if markup == "link":
+        return f"{opener}[{word}](https://example.org/){punctuation}"
+    return opener + markup + word + markup + punctuation
+
 
 QUOTE_LIKE = {ch: sorted(DOUBLE_QUOTES) for ch in DOUBLE_QUOTES} | {ch: sorted(SINGLE_QUOTES) for ch in SINGLE_QUOTES}
 DASH_LIKE = {ch: sorted(DASHES) for ch in DASHES}
@@ -235,17 +265,22 @@ def edges_stripped(raw: str, start: int, end: int) -> tuple[int, int]:
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
-@given(paragraphs=st.lists(paragraph_words, min_size=1, max_size=4), choice=st.data())
-def test_any_passage_is_anchored_where_it_was_cut(paragraphs, choice):
-    texts = ["".join(word + sep for word, sep in words[:-1]) + words[-1][0] for words in paragraphs]
-    article = "\n\n".join(texts + ["The end."])  # a blank line: paragraphs are separated by blank lines
+@given(fmt=st.sampled_from(["txt", "md"]), choice=st.data())
+def test_any_passage_is_anchored_where_it_was_cut(fmt, choice):
+    paragraphs = choice.draw(st.lists(paragraph_words(fmt == "md"), min_size=1, max_size=4), label="article")
+    # What the reader sees (quotes are cut from it), and what the author wrote.
+    texts = ["".join(reader_text(token) + sep for token, sep in words[:-1]) + reader_text(words[-1][0])
+             for words in paragraphs]
+    sources = ["".join(source_text(token) + sep for token, sep in words[:-1]) + source_text(words[-1][0])
+               for words in paragraphs]
+    article = "\n\n".join(sources + ["The end."])  # a blank line: paragraphs are separated by blank lines
     index = choice.draw(st.integers(0, len(paragraphs) - 1), label="paragraph")
     words = paragraphs[index]
     first = choice.draw(st.integers(0, len(words) - 1), label="first word")
     last = choice.draw(st.integers(first, len(words) - 1), label="last word")
     raw = texts[index]
-    start = sum(len(w) + len(s) for w, s in words[:first])
-    end = start + sum(len(w) + len(s) for w, s in words[first:last]) + len(words[last][0])
+    start = sum(len(reader_text(t)) + len(s) for t, s in words[:first])
+    end = start + sum(len(reader_text(t)) + len(s) for t, s in words[first:last]) + len(reader_text(words[last][0]))
     start, end = edges_stripped(raw, start, end)
     passage = raw[start:end]
     quote = variant(choice.draw, passage)
@@ -270,10 +305,14 @@ def test_any_passage_is_anchored_where_it_was_cut(paragraphs, choice):
             continue
         break
 
-    rendered = Renderer().article(article, "txt", (QuoteSpec(1, "1", parts, occurrence),), ())
+    rendered = Renderer().article(article, fmt, (QuoteSpec(1, "1", parts, occurrence),), ())
+    fragment = lxml.html.fragment_fromstring(rendered.html, create_parent="div")
+    for ref in fragment.xpath(".//a[@class='quote-ref']"):  # the ↗ added after a quote inside a link
+        ref.drop_tree()
+    shown = [p.text_content() for p in fragment.iter("p")]
+    assert shown[:-1] == [text.strip() for text in texts], "the reader sees the words as generated"
     result = rendered.quotes[0]
     assert result.anchored and result.matches >= occurrence
-    fragment = lxml.html.fragment_fromstring(rendered.html, create_parent="div")
     marks = fragment.xpath(".//*[@data-quote='1']")
     assert "".join(mark.text_content() for mark in marks) == passage
     assert marks[0].xpath("ancestor::p")[0].text_content() == raw.strip()
