@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
-
-import unicodedata
 
 from .diagnostics import Diagnostic, Position, Report, SourceFile, display_path
 from .schema import SLUG_RE, slug_suggestion

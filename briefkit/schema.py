@@ -193,7 +193,7 @@ SLUG_TEXT = Restricted(
 URL_TEXT = Restricted(
     "an http or https URL", "bad-url", "'{value}' is not an http or https URL",
     is_http_url, lambda v: invisible_hint(v) or "write the full address, starting with https://",
-    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f/?#@]+(@[^\s\u0000-\u001f/?#@]+)?([/?#][^\s\u0000-\u001f]*)?$")
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+(@[^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+)?([/?#][^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]*)?$")
 LANGUAGE_TEXT = Restricted(
     "an ISO 639-1 language code such as en", "bad-language", "'{value}' is not a language code",
     LANGUAGE_RE.match, lambda v: "use a two-letter ISO 639-1 code such as en, fr or de",
