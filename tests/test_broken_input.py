@@ -438,7 +438,11 @@ def measure() -> None:
         rendered = renderer.article(text, "md", (), ())
         outcome = f"stopped: {rendered.limit.reason}" if rendered.limit else "rendered"
         print(f"Briefkit, {name}: {time.process_time() - started:.2f} s CPU, {outcome}")
-    for name in ("2 KB of backticks", "emphasis 2,000 deep", "10,000 >", "2 MiB ordinary article"):
+    plain = ["2 KB of backticks", "emphasis 2,000 deep", "list 300 deep", "10,000 >", "2 MiB ordinary article"]
+    if "--slow" in sys.argv:  # plain Python-Markdown on these takes seconds to minutes
+        cases["3,250 [a]("] = "[a](" * 3250
+        plain += ["3,250 [a](", "13,000 ["]
+    for name in plain:
         started = time.process_time()
         try:
             markdown.markdown(cases[name], extensions=["tables", "fenced_code", "footnotes"])
