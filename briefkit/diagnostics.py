@@ -16,6 +16,7 @@ WARNING = "warning"
 # Characters that reorder the text after them (embeddings, overrides, isolates): the
 # "Trojan Source" characters. Never printed raw to a terminal.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+BIDI_ESCAPES = {ord(ch): f"\\u{ord(ch):04x}" for ch in BIDI_CONTROLS}
 
 
 # Joiners and direction marks are part of how Persian, Arabic or emoji are written: kept.
@@ -75,9 +76,11 @@ class Diagnostic:
 
     def to_json(self) -> str:
         """One JSON object: path, line, column, severity, code, message, hint."""
-        return json.dumps({"path": self.path, "line": self.line, "column": self.column,
+        text = json.dumps({"path": self.path, "line": self.line, "column": self.column,
                            "severity": self.severity, "code": self.code, "message": self.message,
                            "hint": self.hint}, ensure_ascii=False)
+        # The same JSON, with bidi controls escaped so the line cannot reorder itself on a terminal.
+        return text.translate(BIDI_ESCAPES)
 
     def to_github(self) -> str:
         """A GitHub Actions workflow command that annotates the file in a pull request."""

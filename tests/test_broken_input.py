@@ -350,6 +350,19 @@ def test_bidi_controls_never_reach_the_terminal_raw(tmp_path, capsys, monkeypatc
     assert code == 1 and "\u202e" not in err and "'harbours<U+202E>' is not a valid slug" in err
 
 
+def test_bidi_controls_are_escaped_in_json_diagnostics(tmp_path, capsys, monkeypatch):
+    import json
+    from briefkit.cli import main
+    annotations = ANNOTATIONS.replace("tags: [harbours]", "tags: [harbours\u202e]")
+    src = write_briefing(tmp_path, annotations)
+    monkeypatch.chdir(src.parent)
+    assert main(["check", "--src", "content", "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\\u202e" in out
+    messages = [json.loads(line)["message"] for line in out.splitlines() if line.startswith("{")]
+    assert "'harbours\u202e' is not a valid slug" in messages
+
+
 # --- paths that try to leave the content folder ---------------------------------------------------
 
 def test_symlinked_media_article_and_briefing_are_refused(tmp_path, capsys, monkeypatch):
