@@ -4,12 +4,48 @@ from __future__ import annotations
 
 import difflib
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 ERROR = "error"
 WARNING = "warning"
+
+
+# Characters that reorder the text after them (embeddings, overrides, isolates): the
+# "Trojan Source" characters. Never printed raw to a terminal.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+BIDI_ESCAPES = {ord(ch): f"\\u{ord(ch):04x}" for ch in BIDI_CONTROLS}
+
+
+# Joiners and direction marks are part of how Persian, Arabic or emoji are written: kept.
+WRITING_MARKS = frozenset("\u200c\u200d\u200e\u200f")
+EXCERPT_WIDTH = 120  # longer excerpt lines are cut to a window around the caret
+
+
+def invisible(ch: str) -> bool:
+    """A character that shows nothing, or reorders what follows: spelled out in messages."""
+    return ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cf" and ch not in WRITING_MARKS)
+
+
+def visible(text: str) -> str:
+    """`text` with invisible characters spelled out as <U+202E>, so a message shows what is
+    wrong and cannot reorder itself on the terminal."""
+    return "".join(f"<U+{ord(ch):04X}>" if not ch.isascii() and invisible(ch) else ch for ch in text)
+
+
+def excerpt_window(excerpt: str, column: int) -> tuple[str, int]:
+    """A long line cut to EXCERPT_WIDTH characters around `column`, and the caret's new column."""
+    if len(excerpt) <= EXCERPT_WIDTH:
+        return excerpt, column
+    start = max(0, min(column - 1 - EXCERPT_WIDTH // 2, len(excerpt) - EXCERPT_WIDTH))
+    cut = excerpt[start:start + EXCERPT_WIDTH]
+    if start:
+        cut, column = "\u2026" + cut[1:], column - start
+    if start + EXCERPT_WIDTH < len(excerpt):
+        cut = cut[:-1] + "\u2026"
+    return cut, column
 
 
 @dataclass(frozen=True)
@@ -40,9 +76,11 @@ class Diagnostic:
 
     def to_json(self) -> str:
         """One JSON object: path, line, column, severity, code, message, hint."""
-        return json.dumps({"path": self.path, "line": self.line, "column": self.column,
+        text = json.dumps({"path": self.path, "line": self.line, "column": self.column,
                            "severity": self.severity, "code": self.code, "message": self.message,
                            "hint": self.hint}, ensure_ascii=False)
+        # The same JSON, with bidi controls escaped so the line cannot reorder itself on a terminal.
+        return text.translate(BIDI_ESCAPES)
 
     def to_github(self) -> str:
         """A GitHub Actions workflow command that annotates the file in a pull request."""
@@ -55,15 +93,16 @@ class Diagnostic:
 
     def format(self) -> str:
         """Render as `path:line:column: severity: message`, excerpt, caret and hint."""
-        lines = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"]
+        lines = [f"{self.path}:{self.line}:{self.column}: {self.severity}: {visible(self.message)}"]
         if self.excerpt is not None and self.excerpt.strip():
-            # One character per column: tabs as one space, invisible controls as U+FFFD.
-            shown = "".join("\ufffd" if (ord(ch) < 32 or ord(ch) == 127) and ch != "\t" else ch
-                            for ch in self.excerpt.expandtabs(1))
+            # One character per column: tabs as one space, invisible characters as U+FFFD.
+            shown, column = excerpt_window(self.excerpt.expandtabs(1), self.column)
+            shown = "".join("\ufffd" if ((ord(ch) < 32 or ord(ch) == 127) and ch != "\t")
+                            or (not ch.isascii() and invisible(ch)) else ch for ch in shown)
             lines.append(f"    {shown}")
-            lines.append("    " + " " * max(0, self.column - 1) + "^")
+            lines.append("    " + " " * max(0, column - 1) + "^")
         if self.hint:
-            lines.extend(f"    hint: {part}" if i == 0 else f"          {part}"
+            lines.extend(f"    hint: {visible(part)}" if i == 0 else f"          {visible(part)}"
                          for i, part in enumerate(self.hint.splitlines()))
         return "\n".join(lines)
 

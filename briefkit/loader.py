@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,14 @@ from .schema import SLUG_RE, slug_suggestion
 MEDIA_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif"})
 ARTICLE_NAMES = ("article.md", "article.txt")
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Size limits, checked with stat() before a file is read: a real article is tens of kilobytes and
+# its annotations a few; anything far bigger is a mistake (or an attack) and would only be slow.
+MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+MAX_YAML_BYTES = 1024 * 1024
+# The deepest a real file nests is 4 levels (annotations > quotes > quote > value); a limit far
+# above that keeps every later stage clear of Python's recursion limit.
+MAX_YAML_DEPTH = 50
 
 
 @dataclass(frozen=True)
@@ -40,9 +49,23 @@ class RawContent:
     briefings: tuple[RawBriefing, ...]
 
 
-def read_source(path: Path, display: str, report: Report) -> SourceFile | None:
-    """Read a UTF-8 file (a BOM is allowed); bad bytes are an error with their line."""
+def size_text(size: int) -> str:
+    """A byte count as an author reads it: 52,428,800 bytes (50 MiB)."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size:,} bytes ({size / scale:.3g} {unit})"
+    return f"{size:,} bytes"
+
+
+def read_source(path: Path, display: str, report: Report, limit: int = MAX_YAML_BYTES) -> SourceFile | None:
+    """Read a UTF-8 file of at most `limit` bytes (a BOM is allowed); bad bytes are an error with their line."""
     try:
+        size = path.stat().st_size
+        if size > limit:
+            report.at("error", "too-large", f"the file is {size_text(size)}; the limit is {size_text(limit)}",
+                      Position(display), "a briefing's files are text written by people: check that this is "
+                      "the right file, or split it")
+            return None
         data = path.read_bytes()
     except OSError as exc:
         report.at("error", "unreadable", f"cannot read the file: {exc.strerror or exc}", Position(display),
@@ -77,21 +100,88 @@ def check_control_characters(source: SourceFile, report: Report, shown: int = 20
     return not found
 
 
-def shared_nodes(root: Node) -> bool:
-    """True when a node is reachable twice: the document uses YAML aliases."""
+EMBEDDINGS = "\u202a\u202b\u202d\u202e"  # closed by U+202C POP DIRECTIONAL FORMATTING
+ISOLATES = "\u2066\u2067\u2068"  # closed by U+2069 POP DIRECTIONAL ISOLATE
+BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def check_bidi_controls(source: SourceFile, report: Report) -> None:
+    """An embedding, override or isolate left open at the end of its line is a warning: it
+    shows the text after it in another order than it is stored ("Trojan Source")."""
+    for number, line in enumerate(source.lines, 1):
+        if not BIDI_RE.search(line):
+            continue
+        open_at: list[int] = []
+        for match in BIDI_RE.finditer(line):
+            ch = match.group()
+            if ch in EMBEDDINGS or ch in ISOLATES:
+                open_at.append(match.start())
+            elif ch == "\u202c" and open_at and line[open_at[-1]] in EMBEDDINGS:
+                open_at.pop()
+            elif ch == "\u2069":  # closes the last isolate and any embedding opened inside it
+                while open_at and line[open_at.pop()] not in ISOLATES:
+                    pass
+        for index in open_at:
+            ch = line[index]
+            closer = "U+2069 (pop directional isolate)" if ch in ISOLATES else "U+202C (pop directional formatting)"
+            report.warning(source, "bidi-control", f"unterminated {unicodedata.name(ch).lower()} "
+                           f"U+{ord(ch):04X}: the rest of the line shows in another order than it is written",
+                           source.at(number, index + 1), f"remove it, or close it on the same line with {closer}")
+
+
+def shared_nodes(root: Node) -> int:
+    """How many times a node is reached again: the number of YAML aliases (never expanded)."""
     seen: set[int] = set()
     stack = [root]
+    again = 0
     while stack:
         node = stack.pop()
         if id(node) in seen:
-            return True
+            again += 1
+            continue
         seen.add(id(node))
         if isinstance(node, MappingNode):
             for key, value in node.value:
                 stack.extend((key, value))
         elif isinstance(node, SequenceNode):
             stack.extend(node.value)
-    return False
+    return again
+
+
+def too_deep(root: Node) -> Node | None:
+    """The first node (in document order) nested deeper than MAX_YAML_DEPTH, if any."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_YAML_DEPTH:
+            return node
+        children = ([child for pair in node.value for child in pair] if isinstance(node, MappingNode)
+                    else node.value if isinstance(node, SequenceNode) else [])
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return None
+
+
+def deep_mark(text: str) -> yaml.Mark | None:
+    """Where the YAML events first go deeper than MAX_YAML_DEPTH. The pure-Python parser keeps
+    no recursion and no limit of its own (libyaml stops at 1000 levels, where it stops reading)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return event.start_mark
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        return getattr(exc, "problem_mark", None)
+    return None
+
+
+def first_alias(text: str) -> yaml.AliasEvent | None:
+    """The first alias (*name); the parse stops there."""
+    return next((event for event in yaml.parse(text, Loader=YAML_LOADER) if isinstance(event, yaml.AliasEvent)),
+                None)
 
 
 def empty_mapping() -> MappingNode:
@@ -123,8 +213,16 @@ def yaml_error(source: SourceFile, exc: yaml.MarkedYAMLError) -> Diagnostic:
     return source.diagnostic("error", "yaml-syntax", f"invalid YAML: {message}", source.at(line, column), hint)
 
 
+def report_too_deep(source: SourceFile, report: Report, mark: yaml.Mark | None) -> None:
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    report.error(source, "too-deep", f"invalid YAML: nested more than {MAX_YAML_DEPTH} levels deep",
+                 source.at(line, column), "a briefing's YAML nests a few levels at most: check the brackets "
+                 "and the indentation from here on")
+
+
 def parse_yaml(source: SourceFile, report: Report) -> Node | None:
-    """Compose one YAML document into nodes; None after reporting a syntax error or an alias."""
+    """Compose one YAML document into nodes; None after reporting a syntax error, an alias or
+    nesting deeper than MAX_YAML_DEPTH."""
     try:
         root = yaml.compose(source.text, Loader=YAML_LOADER)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
@@ -135,29 +233,43 @@ def parse_yaml(source: SourceFile, report: Report) -> Node | None:
                      "remove the invisible control character at the caret")
         return None
     except yaml.MarkedYAMLError as exc:
-        report.add(yaml_error(source, exc))
+        if "maximum nesting depth" in (exc.problem or ""):  # libyaml's own limit (1000 levels)
+            # The place libyaml stopped is 1000 levels down: re-read the text up to there.
+            end = exc.problem_mark.index if exc.problem_mark else len(source.text)
+            report_too_deep(source, report, deep_mark(source.text[:end]) or exc.problem_mark)
+        else:
+            report.add(yaml_error(source, exc))
         return None
     except yaml.YAMLError as exc:
         report.error(source, "yaml-syntax", f"invalid YAML: {exc}")
         return None
-    except RecursionError:
-        report.error(source, "yaml-syntax", "invalid YAML: nesting too deep")
+    except RecursionError:  # the pure-Python composer recurses; its parser does not
+        report_too_deep(source, report, deep_mark(source.text))
         return None
-    if root is not None and shared_nodes(root):
-        aliases = [t for t in yaml.scan(source.text, Loader=YAML_LOADER) if isinstance(t, yaml.AliasToken)]
-        first = aliases[0].start_mark
-        more = f" (and {len(aliases) - 1} more)" if len(aliases) > 1 else ""
-        report.error(source, "yaml-alias", f"YAML aliases are not supported (*{aliases[0].value}){more}",
-                     source.at(first.line + 1, first.column + 1),
+    if root is None:
+        return empty_mapping()
+    aliases = shared_nodes(root)
+    if aliases:
+        # The nodes are shared, never copied, so a "billion laughs" costs no more than its text.
+        first = first_alias(source.text)
+        line, column = (first.start_mark.line + 1, first.start_mark.column + 1) if first else (1, 1)
+        more = f" (and {aliases - 1} more)" if aliases > 1 else ""
+        report.error(source, "yaml-alias", f"YAML aliases are not supported (*{first.anchor if first else ''}){more}",
+                     source.at(line, column),
                      "write each value out in full; anchors (&) and aliases (*) are not allowed")
         return None
-    return root if root is not None else empty_mapping()
+    deep = too_deep(root)
+    if deep is not None:
+        report_too_deep(source, report, deep.start_mark)
+        return None
+    return root
 
 
 def load_yaml_file(path: Path, display: str, report: Report) -> tuple[SourceFile, Node | None] | None:
     source = read_source(path, display, report)
     if source is None:
         return None
+    check_bidi_controls(source, report)
     return source, parse_yaml(source, report)
 
 
@@ -219,9 +331,11 @@ def load_briefing(folder: Path, src: Path, src_display: str, report: Report) -> 
     if not ok:
         return None
     annotations = load_yaml_file(folder / "annotations.yaml", show(folder / "annotations.yaml"), report)
-    article = read_source(folder / articles[0], show(folder / articles[0]), report)
+    article = read_source(folder / articles[0], show(folder / articles[0]), report, MAX_ARTICLE_BYTES)
     if article is not None and not check_control_characters(article, report):
         article = None
+    if article is not None:
+        check_bidi_controls(article, report)
     if annotations is None or annotations[1] is None:
         return None
     return RawBriefing(folder.name, annotations[0], annotations[1], article,
@@ -233,9 +347,10 @@ def load_content(src: Path, src_display: str, report: Report) -> RawContent:
     """Read the whole content folder in a stable order."""
     show = lambda p: display_path(src_display, src, p)  # noqa: E731
     site = actors = None
-    if (src / "site.yaml").is_file():
+    # A symbolic link is reported in the loop below and never read: its target may be anywhere.
+    if (src / "site.yaml").is_file() and not (src / "site.yaml").is_symlink():
         site = load_yaml_file(src / "site.yaml", show(src / "site.yaml"), report)
-    if (src / "actors.yaml").is_file():
+    if (src / "actors.yaml").is_file() and not (src / "actors.yaml").is_symlink():
         actors = load_yaml_file(src / "actors.yaml", show(src / "actors.yaml"), report)
     briefings = []
     for entry in sorted(src.iterdir(), key=lambda p: p.name):
@@ -247,7 +362,7 @@ def load_content(src: Path, src_display: str, report: Report) -> RawContent:
                 briefings.append(raw)
         elif entry.is_symlink():
             report.at("error", "symlink", "symbolic links are not followed", Position(show(entry)),
-                      "copy the folder into the content folder instead")
+                      f"copy the {'folder' if entry.is_dir() else 'file'} into the content folder instead")
         elif entry.name not in ("site.yaml", "actors.yaml"):
             hint = "did you mean site.yaml or actors.yaml?" if re.search(r"\.ya?ml$", entry.name) else \
                 "the content folder holds site.yaml, actors.yaml and one folder per briefing"

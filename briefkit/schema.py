@@ -68,6 +68,13 @@ class Context:
         return INVALID
 
 
+def invisible_hint(value: str) -> str | None:
+    """A hint naming the first invisible format character (zero-width, bidi control) in `value`."""
+    found = next((ch for ch in value if unicodedata.category(ch) == "Cf"), None)
+    return f"remove the invisible character U+{ord(found):04X} ({unicodedata.name(found, 'format character').lower()})" \
+        if found else None
+
+
 def slug_suggestion(text: str) -> str:
     """A valid slug close to `text`: ASCII, lower case, hyphens for everything else."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -77,9 +84,14 @@ def slug_suggestion(text: str) -> str:
 
 def is_http_url(value: str) -> bool:
     """An absolute http(s) URL with a host and no white space or control characters."""
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and \
-        not any(ch.isspace() or ord(ch) < 32 for ch in value)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [ in an IPv6 host
+        return False
+    # Invisible format characters (bidi overrides, zero-width spaces) disguise where a link goes.
+    return parts.scheme.lower() in ("http", "https") and bool(host) and \
+        not any(ch.isspace() or ord(ch) < 32 or unicodedata.category(ch) == "Cf" for ch in value)
 
 
 def describe(node: Node) -> str:
@@ -175,12 +187,13 @@ class Restricted(Text):
 
 SLUG_TEXT = Restricted(
     "a slug (lower-case letters, digits and hyphens)", "bad-slug", "'{value}' is not a valid slug",
-    SLUG_RE.match, lambda v: f"use lower-case letters, digits and hyphens, e.g. '{slug_suggestion(v)}'",
+    SLUG_RE.match, lambda v: invisible_hint(v) or
+    f"use lower-case letters, digits and hyphens, e.g. '{slug_suggestion(v)}'",
     SLUG_RE.pattern)
 URL_TEXT = Restricted(
     "an http or https URL", "bad-url", "'{value}' is not an http or https URL",
-    is_http_url, lambda v: "write the full address, starting with https://",
-    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f/?#@]+(@[^\s\u0000-\u001f/?#@]+)?([/?#][^\s\u0000-\u001f]*)?$")
+    is_http_url, lambda v: invisible_hint(v) or "write the full address, starting with https://",
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+(@[^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+)?([/?#][^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]*)?$")
 LANGUAGE_TEXT = Restricted(
     "an ISO 639-1 language code such as en", "bad-language", "'{value}' is not a language code",
     LANGUAGE_RE.match, lambda v: "use a two-letter ISO 639-1 code such as en, fr or de",
@@ -241,11 +254,16 @@ class PositiveInt(Type):
     expects_text = False
 
     def check(self, node, ctx):
-        if isinstance(node, ScalarNode) and node.tag == TAG + "int":
-            value = yaml.constructor.SafeConstructor().construct_yaml_int(node)
+        # Plain digits only: YAML 1.1 also reads 0755 (octal), 0x10, 1_000 and 1:30 (= 90).
+        if isinstance(node, ScalarNode) and node.tag == TAG + "int" and re.fullmatch(r"[0-9]+", node.value):
+            value = int(node.value)
             if value >= 1:
                 return value
         return self.wrong(node, ctx)
+
+    def wrong_hint(self, node):
+        plain = isinstance(node, ScalarNode) and re.fullmatch(r"[0-9]+", node.value)
+        return "write the number in plain digits, e.g. 2" if node.tag == TAG + "int" and not plain else None
 
 
 @dataclass

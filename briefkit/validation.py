@@ -20,7 +20,7 @@ from .speakers import check_speakers
 from .text.anchoring import QuoteResult, QuoteSpec, quote_parts
 from .text.folding import fold
 from .text.mentions import ActorSpec
-from .text.render import RenderedArticle, Renderer
+from .text.render import RenderedArticle, Renderer, RenderLimit
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,27 @@ def locate_line(text: str, passage: str, markdown: bool = False) -> int:
             if probe in line:
                 return number
     return 1
+
+
+def limit_problem(limit: RenderLimit, seconds: float) -> tuple[str, str]:
+    """The message and hint for Markdown that rendering gave up on."""
+    if limit.reason == "time":
+        return (f"the Markdown here takes more than {seconds:g} s to render",
+                "thousands of unmatched [ ( or ` make Python-Markdown slow: remove them, or escape each with \\")
+    return ("the Markdown here nests too deeply to render",
+            "block quotes, lists or emphasis nest hundreds of levels deep here: flatten them")
+
+
+def limit_position(source: SourceFile, limit: RenderLimit) -> Position:
+    """Where rendering gave up, as near as the text it was working on tells (else line 1)."""
+    near = limit.near.lstrip().split("\n", 1)[0][:40]
+    if near.strip() and "\x02" not in near:
+        return locate(source, near)
+    if limit.reason == "nesting":  # the line that nests deepest: indentation, > marks, emphasis marks
+        def depth(line: str) -> int:
+            return len(line) - len(line.lstrip(" \t>")) + line.count("*") + line.count("_")
+        return source.at(max(range(1, len(source.lines) + 1), key=lambda n: depth(source.lines[n - 1])))
+    return source.at()
 
 
 def locate(source: SourceFile, needle: str) -> Position:
@@ -158,6 +179,9 @@ class BriefingChecker:
 
     def inline_markdown(self, text: str, source: SourceFile, pos: Position, what: str) -> str:
         rendered = self.renderer.inline(text)
+        if rendered.limit is not None:
+            message, hint = limit_problem(rendered.limit, self.renderer.time_limit)
+            self.report.error(source, "render-limit", f"{message} (the {what})", pos, hint)
         for url in rendered.unsafe_urls:
             self.report.add(source.diagnostic(WARNING, "inert-link", f"link to '{url}' was made inert", pos,
                                               "only http, https, mailto and relative links are kept"))
@@ -303,6 +327,10 @@ class BriefingChecker:
             raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
             tuple(ActorSpec(a.id, self.names(a, e), urls.relative(page, urls.actor_page(a.id)))
                   for a, e in cast_fields))
+        if article.limit is not None:
+            message, hint = limit_problem(article.limit, self.renderer.time_limit)
+            self.report.add(raw.article.diagnostic(ERROR, "render-limit", message,
+                                                   limit_position(raw.article, article.limit), hint))
         for url in article.unsafe_urls:
             self.report.add(raw.article.diagnostic(WARNING, "inert-link", f"link to '{url}' was made inert",
                                                    locate(raw.article, url),
@@ -361,7 +389,8 @@ class BriefingChecker:
         quoted = {q.speaker.id for q in quotes} | {q.to.id for q in quotes if q.to}
         cast = []
         for actor, entry in cast_fields:
-            if actor.id not in mentions and actor.id not in quoted and raw.article is not None:
+            if actor.id not in mentions and actor.id not in quoted and raw.article is not None \
+                    and article.limit is None:  # an article that did not render has no mentions
                 self.report.warning(raw.annotations, "unused-actor", f"actor '{actor.id}' ({actor.name}) is "
                                     "never mentioned in the article and is in no quote", entry.pos("id"),
                                     "add the name the article uses to 'aliases:', or remove the actor")
@@ -395,10 +424,20 @@ class BriefingChecker:
         """Relative images must be media files of the briefing's own folder."""
         media = {name for name, _ in raw.media}
         for src in images:
-            if urlsplit(src).scheme or src.startswith("//"):
+            try:
+                parts = urlsplit(src)
+            except ValueError:  # e.g. an unclosed [ where a host would be: no file of the folder
                 continue
-            name = posixpath.normpath(unquote(urlsplit(src).path))
-            if name not in media:
+            if parts.scheme or src.startswith("//"):
+                continue
+            name = posixpath.normpath(unquote(parts.path).replace("\\", "/"))
+            if name.startswith(("/", "../")) or name == "..":
+                # Nothing is ever read from there, but the page would point outside the site.
+                self.report.add(raw.article.diagnostic(
+                    ERROR, "image-outside", f"image '{src}' points outside the briefing folder",
+                    locate(raw.article, src), "copy the image into the briefing's folder and refer to it "
+                    "by its file name"))
+            elif name not in media:
                 pos = locate(raw.article, src)
                 hint = ("put the image file in the briefing's folder and refer to it by its file name; "
                         "images are " + ", ".join(sorted(MEDIA_SUFFIXES)))
@@ -431,13 +470,14 @@ def check_inline_actors(checked: list[CheckedBriefing], report: Report) -> None:
 
 
 def build_model(raw: RawContent, options: Options, report: Report,
-                progress: Callable[[int, int], None] | None = None) -> Site:
+                progress: Callable[[int, int], None] | None = None, renderer: Renderer | None = None) -> Site:
     """Check everything and build the site model; problems go to the report.
 
-    `progress(done, total)` is told after each briefing (the CLI draws a bar on a terminal)."""
+    `progress(done, total)` is told after each briefing (the CLI draws a bar on a terminal).
+    A `renderer` may be passed in to reuse its Markdown converters across builds."""
     config = check_config(raw, options, report)
     registry = check_registry(raw, report)
-    renderer = Renderer()
+    renderer = renderer or Renderer()
     checked = []
     for done, raw_briefing in enumerate(raw.briefings, 1):
         checked.append(BriefingChecker(registry, renderer).check(raw_briefing))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import textwrap
+import unicodedata
 
 import lxml.html
 import pytest
@@ -108,6 +109,17 @@ def test_fold_nfd_input_matches_nfc(article_form, quote_form):
     root, result = render(f"They met at the {article} today.", quotes=[f"the {quote} today"])
     assert_anchored(root, result, 1, f"the {article} today")
     assert marked_text(root, 1) == f"the {article} today"  # the raw text, combining marks included
+
+
+@pytest.mark.parametrize("word", ["\ud55c\uad6d\uc5b4", "\u0b95\u0bca\u0bb4\u0bbf", "\u09ac\u09cb\u09a8"],
+                         ids=["korean", "tamil", "bengali"])
+def test_fold_nfd_matches_nfc_where_nfc_composes_non_combining_characters(word):
+    # Hangul jamo and some Indic vowel signs have combining class 0 yet compose under NFC.
+    nfd, nfc = unicodedata.normalize("NFD", word), unicodedata.normalize("NFC", word)
+    assert nfd != nfc and fold(nfd) == fold(nfc) == nfc
+    assert fold_with_map(nfd).text == fold_with_map_slowly(nfd).text == nfc
+    root, result = render(f"They said {nfc} today.", quotes=[f"said {nfd} today"])
+    assert_anchored(root, result, 1, f"said {nfc} today")
 
 
 def test_fold_keeps_case_and_letters():

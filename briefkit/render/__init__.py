@@ -21,6 +21,8 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
 KIND_LABELS = {"background": "Background", "analysis": "Analysis", "primary": "Primary sources",
                "source": "Sources", "related": "Related"}
 FEED_SIZE = 20
+# Languages written right to left: their pages get <html dir="rtl">.
+RTL_LANGUAGES = frozenset({"ar", "dv", "fa", "he", "iw", "ks", "ps", "sd", "ug", "ur", "yi"})
 
 
 def templates_dir() -> Path:
@@ -102,7 +104,8 @@ class PageRenderer:
         html = self.env.get_template(template).render(
             site=self.site, config=self.site.config, page_path=path, title=title,
             root=urls.root_of(path) if root is None else root,
-            canonical=absolute(self.site, path), lang=context.pop("lang", self.site.config.language),
+            canonical=absolute(self.site, path), lang=(lang := context.pop("lang", self.site.config.language)),
+            direction="rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr",
             description=context.pop("description", self.site.config.description), **context)
         return Output(path, html.encode("utf-8"))
 

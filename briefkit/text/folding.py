@@ -13,6 +13,20 @@ INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e")
 STRIP = "\"' "
 
 
+# Characters that NFC composes with the one before although they are not combining marks:
+# vowel signs of some Indic scripts, and the medial and final Hangul jamo (an NFD-typed Korean
+# syllable is three of them). They are folded together with what precedes them.
+COMPOSING = frozenset("\u09be\u09d7\u0b3e\u0b56\u0b57\u0bbe\u0bd7\u0cc2\u0cd5\u0cd6\u0d3e\u0d57\u0dcf"
+                      "\u0ddf\u0fb5\u0fb7\u102e\u1b35\U00011127\U0001133e\U00011357\U000114b0\U000114ba"
+                      "\U000114bd\U000115af\U00011930") | frozenset(map(chr, range(0x1161, 0x1176))) \
+    | frozenset(map(chr, range(0x11a8, 0x11c3)))
+
+
+def joins_previous(ch: str) -> bool:
+    """True when `ch` may change the character before it under NFKC."""
+    return bool(unicodedata.combining(ch)) or ch in COMPOSING
+
+
 def fold_char(ch: str) -> str:
     if ch in DOUBLE_QUOTES:
         return '"'
@@ -61,7 +75,7 @@ class _Builder:
         """Fold raw[i:n] character group by character group."""
         while i < n:
             j = i + 1
-            while j < n and unicodedata.combining(raw[j]):
+            while j < n and joins_previous(raw[j]):
                 j += 1
             group = raw[i:j]
             mapped = fold_char(group) if j == i + 1 else group
@@ -94,7 +108,7 @@ def fold_with_map(raw: str) -> Folded:
         a, b = match.span()
         if a > pos:
             builder.slow(raw, pos, a)
-        if b < n and unicodedata.combining(raw[b]):
+        if b < n and joins_previous(raw[b]):
             b -= 1  # the last letter carries combining marks: fold it with them
         if b > a:
             builder.identity(raw, a, b)

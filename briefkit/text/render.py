@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
@@ -80,6 +81,7 @@ class Job:
     flattened: list[str] = field(default_factory=list)
     capture_paragraphs: bool = False
     paragraph_texts: list[str] = field(default_factory=list)
+    deadline: float | None = None  # time.monotonic() after which rendering gives up
 
     def apply(self, root: etree.Element, stash: list[str] | tuple = ()) -> None:
         restore_entities(root, stash)
@@ -233,6 +235,41 @@ class _JobTreeprocessor(Treeprocessor):
             job.apply(root, self.md.htmlStash.rawHtmlBlocks)
 
 
+# Python-Markdown has inputs that take quadratic time or more (13,000 `[` take minutes) and
+# nestings that exhaust Python's recursion limit: an article gets this many seconds to render.
+RENDER_TIME_LIMIT = 5.0
+
+
+class RenderLimit(Exception):
+    """Rendering gave up: `reason` is "time" or "nesting"; `near` is the text it was working on."""
+
+    def __init__(self, reason: str, near: str = ""):
+        super().__init__(reason)
+        self.reason, self.near = reason, near
+
+
+def _bounded(md: markdown.Markdown, method, near):
+    """`method` of a Markdown processor, checking the job's deadline first and turning a
+    RecursionError into a RenderLimit that says where it happened."""
+    def run(*args):
+        job = getattr(md, "briefkit_job", None)
+        if job is not None and job.deadline is not None and time.monotonic() > job.deadline:
+            raise RenderLimit("time", near(*args))
+        try:
+            return method(*args)
+        except RecursionError:
+            raise RenderLimit("nesting", near(*args)) from None
+    return run
+
+
+def bound_processors(md: markdown.Markdown) -> None:
+    """Check the deadline every time an inline pattern or a block processor runs."""
+    for pattern in md.inlinePatterns:
+        pattern.handleMatch = _bounded(md, pattern.handleMatch, lambda m, data=None: (data or m.string)[m.start():])
+    for processor in md.parser.blockprocessors:
+        processor.run = _bounded(md, processor.run, lambda parent, blocks: blocks[0] if blocks else "")
+
+
 class _JobExtension(Extension):
     def extendMarkdown(self, md):  # noqa: N802 (Python-Markdown's name)
         # Raw HTML is never markup in content: written `<b>` shows as the text `<b>`.
@@ -249,6 +286,7 @@ class RenderedArticle:
     mentions: tuple[tuple[str, int], ...]
     unsafe_urls: tuple[str, ...]
     images: tuple[str, ...]
+    limit: RenderLimit | None = None  # set when rendering gave up (html is then empty)
 
 
 @dataclass(frozen=True)
@@ -256,6 +294,7 @@ class RenderedInline:
     html: str
     unsafe_urls: tuple[str, ...]
     flattened: tuple[str, ...] = ()
+    limit: RenderLimit | None = None  # set when rendering gave up (html is then empty)
 
 
 def plain_text_tree(text: str) -> etree.Element:
@@ -280,6 +319,9 @@ class Renderer:
         self._inline_md = markdown.Markdown(extensions=[_JobExtension()], output_format="html")
         for md in (self._article_md, self._inline_md):
             md.serializer = serialise
+        bound_processors(self._article_md)
+        bound_processors(self._inline_md)
+        self.time_limit = RENDER_TIME_LIMIT
 
     def _convert(self, md: markdown.Markdown, text: str, job: Job) -> str:
         md.reset()
@@ -292,9 +334,14 @@ class Renderer:
     def article(self, text: str, fmt: str, quotes: tuple[QuoteSpec, ...],
                 actors: tuple[ActorSpec, ...]) -> RenderedArticle:
         """Render an article (fmt "md" or "txt"), anchoring quotes and marking mentions."""
-        job = Job(quotes, actors, is_article=True)
+        job = Job(quotes, actors, is_article=True, deadline=time.monotonic() + self.time_limit)
         if fmt == "md":
-            body = self._convert(self._article_md, text, job)
+            try:
+                body = self._convert(self._article_md, text, job)
+            except RecursionError:  # outside any processor: e.g. serialising a very deep tree
+                return RenderedArticle("", (), (), (), (), RenderLimit("nesting"))
+            except RenderLimit as limit:
+                return RenderedArticle("", (), (), (), (), limit)
         else:
             root = plain_text_tree(text)
             job.apply(root)
@@ -314,7 +361,12 @@ class Renderer:
 
     def inline(self, text: str) -> RenderedInline:
         """Render an inline-Markdown field (summary, note) as phrasing content."""
-        job = Job()
-        body = self._convert(self._inline_md, text, job).strip()
+        job = Job(deadline=time.monotonic() + self.time_limit)
+        try:
+            body = self._convert(self._inline_md, text, job).strip()
+        except RecursionError:
+            return RenderedInline("", (), (), RenderLimit("nesting"))
+        except RenderLimit as limit:
+            return RenderedInline("", (), (), limit)
         return RenderedInline(sanitise(body, INLINE_TAGS, INLINE_ATTRIBUTES), tuple(job.unsafe_urls),
                               tuple(job.flattened))
