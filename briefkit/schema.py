@@ -75,11 +75,27 @@ def invisible_hint(value: str) -> str | None:
         if found else None
 
 
+def forbidden_hint(value: str) -> str | None:
+    """A hint naming the first character a URL may not hold unescaped."""
+    found = next((ch for ch in value if ch in URL_FORBIDDEN), None)
+    return f"a URL may not contain {found!r}: percent-encode it (%{ord(found):02X}) or fix the address" \
+        if found else None
+
+
 def slug_suggestion(text: str) -> str:
     """A valid slug close to `text`: ASCII, lower case, hyphens for everything else."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug or "briefing"
+
+
+def is_control(ch: str) -> bool:
+    """A C0 or C1 control character other than tab, newline and carriage return, or DEL."""
+    return ch not in "\t\n\r" and unicodedata.category(ch) == "Cc"
+
+
+# Characters RFC 3986 never allows unescaped in a URL; a URL holding them is a typo or an attack.
+URL_FORBIDDEN = set('"<>\\^`{|}')
 
 
 def is_http_url(value: str) -> bool:
@@ -91,7 +107,7 @@ def is_http_url(value: str) -> bool:
         return False
     # Invisible format characters (bidi overrides, zero-width spaces) disguise where a link goes.
     return parts.scheme.lower() in ("http", "https") and bool(host) and \
-        not any(ch.isspace() or ord(ch) < 32 or unicodedata.category(ch) == "Cf" for ch in value)
+        not any(ch.isspace() or ch in URL_FORBIDDEN or unicodedata.category(ch) in ("Cc", "Cf") for ch in value)
 
 
 def describe(node: Node) -> str:
@@ -162,6 +178,12 @@ class Text(Type):
         value = node.value.strip()
         if not value:
             return ctx.error(node, "empty-value", "expected text, but the value is empty")
+        # Raw control characters are refused by the loader; these came from YAML escapes ("\b").
+        control = next((ch for ch in value if is_control(ch)), None)
+        if control is not None:
+            return ctx.error(node, "control-character", f"control character U+{ord(control):04X} in the text",
+                             "remove the escape that writes it (e.g. \\b or \\x07): "
+                             "readers' browsers and feed readers reject it")
         return self.refine(value, node, ctx)
 
     def refine(self, value: str, node: Node, ctx: Context) -> Any:
@@ -192,8 +214,8 @@ SLUG_TEXT = Restricted(
     SLUG_RE.pattern)
 URL_TEXT = Restricted(
     "an http or https URL", "bad-url", "'{value}' is not an http or https URL",
-    is_http_url, lambda v: invisible_hint(v) or "write the full address, starting with https://",
-    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+(@[^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+)?([/?#][^\s\u0000-\u001f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]*)?$")
+    is_http_url, lambda v: invisible_hint(v) or forbidden_hint(v) or "write the full address, starting with https://",
+    r'^[Hh][Tt][Tt][Pp][Ss]?://[^\s\u0000-\u001f\u007f-\u009f"<>\\^`{|}\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+(@[^\s\u0000-\u001f\u007f-\u009f"<>\\^`{|}\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff/?#@]+)?([/?#][^\s\u0000-\u001f\u007f-\u009f"<>\\^`{|}\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]*)?$')
 LANGUAGE_TEXT = Restricted(
     "an ISO 639-1 language code such as en", "bad-language", "'{value}' is not a language code",
     LANGUAGE_RE.match, lambda v: "use a two-letter ISO 639-1 code such as en, fr or de",
