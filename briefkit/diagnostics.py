@@ -32,7 +32,13 @@ def invisible(ch: str) -> bool:
 def visible(text: str) -> str:
     """`text` with invisible characters spelled out as <U+202E>, so a message shows what is
     wrong and cannot reorder itself on the terminal."""
-    return "".join(f"<U+{ord(ch):04X}>" if not ch.isascii() and invisible(ch) else ch for ch in text)
+    return "".join(LINE_BREAKS.get(ch) or (f"<U+{ord(ch):04X}>" if (not ch.isascii() and invisible(ch))
+                                            or (ord(ch) < 32 and ch != "\t") or ord(ch) == 127 else ch)
+                   for ch in text)
+
+
+# A message stays on its line: line breaks inside quoted content are written as escapes.
+LINE_BREAKS = {"\n": "\\n", "\r": "\\r"}
 
 
 def excerpt_window(excerpt: str, column: int) -> tuple[str, int]:

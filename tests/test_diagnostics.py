@@ -175,3 +175,17 @@ def test_trailing_slash_in_src_does_not_change_paths(monkeypatch, capsys):
     monkeypatch.chdir(INVALID / "quote-not-found")
     assert main(["check", "--src", "content/"]) == status
     assert capsys.readouterr().err == err
+
+
+def test_a_message_with_a_line_break_stays_on_one_line(tmp_path, monkeypatch, capsys):
+    """Content quoted in a message (a link split across lines) cannot break the one-line grammar."""
+    folder = tmp_path / "content" / "split-link"
+    folder.mkdir(parents=True)
+    (folder / "annotations.yaml").write_text(
+        "title: T\ndate: 2025-01-01\nsummary: |\n  A [x](<java\n  script:alert(1)>) link\n", encoding="utf-8")
+    (folder / "article.txt").write_text("Some article.\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--src", "content"]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == ("content/split-link/annotations.yaml:3:10: warning: "
+                     "link to 'java\\nscript:alert(1)' was made inert")
