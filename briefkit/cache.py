@@ -159,7 +159,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def folder_key(folder: Path, base: bytes) -> str:
     """The content hash of one briefing folder: what its check depends on besides `base`."""
-    digest = hashlib.sha256(base)
+    digest = hashlib.sha256(base + b"\0slug\0" + folder.name.encode())  # the slug is in the model
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:

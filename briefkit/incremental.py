@@ -97,4 +97,5 @@ def render_incremental(site: Site, cache: RenderCache, folder: Path | None = Non
 def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     """`pipeline.build` with the render stage made incremental and the checked briefings kept in
     memory (same checks, errors and output)."""
-    return build(options, render=lambda site: render_incremental(site, cache), store=MemoryStore(cache.briefings))
+    return build(options, render=lambda site: render_incremental(site, cache, options.templates),
+                 store=MemoryStore(cache.briefings))

@@ -30,6 +30,7 @@ class BuildOptions:
     write: bool = True  # False for `check`: stop after the model
     jobs: int = 1  # processes that check and render (`--jobs`)
     cache: Path | None = None  # the cache folder (`cache.py`); None: a cold build every time
+    templates: Path | None = None  # None: the templates shipped with Briefkit
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
     report, stages, clock = Report(), {}, time.perf_counter()
     before = None
     if options.cache is not None and options.write:
-        before = fingerprint([options.src, templates_dir()], settings(options))
+        before = fingerprint([options.src, options.templates or templates_dir()], settings(options))
         done = unchanged(options.cache, before, options.out)
         if done is not None:  # nothing changed since the last build: its output stands
             return replace(done, stages={"up to date": time.perf_counter() - clock})
@@ -92,7 +93,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
     files = pages = 0
     if options.write:
         tell("render", 0, 1)
-        outputs = render(site) if render is not None else render_parallel(site, templates_dir(), options.jobs)
+        outputs = render(site) if render is not None else \
+            render_parallel(site, options.templates or templates_dir(), options.jobs)
         pages = sum(output.path.endswith(".html") for output in outputs)
         lap("render")
         tell("render", 1, 1)

@@ -198,9 +198,12 @@ def test_only_changed_briefings_are_checked_again(tmp_path):
     replace(src / SLUG / "article.txt", "Port Ellery", "Port  Ellery")
     model()
     assert checked == [SLUG]
+    shutil.move(src / OTHERS[0], src / "renamed")  # same files, another slug
+    site = model()
+    assert checked == ["renamed"] and "renamed" in {b.slug for b in site.briefings}
     replace(src / "actors.yaml", "description: President of Russia", "description: President")
     model()
-    assert sorted(checked) == sorted([SLUG, *OTHERS])  # every briefing is checked against the registry
+    assert sorted(checked) == sorted([SLUG, "renamed", OTHERS[1]])  # all are checked against the registry
 
 
 def test_a_failed_first_build_leaves_no_cache(tmp_path, monkeypatch):
