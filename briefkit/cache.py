@@ -29,6 +29,7 @@ from . import __version__
 from .diagnostics import Diagnostic, Position, Report, display_path
 from .loader import RawContent, load_briefing, load_yaml_file
 from .model import Site, make_site
+from .search import Record, actor_records, briefing_record, quote_record
 from .text.render import Renderer
 from .validation import (BriefingChecker, CheckedBriefing, Options, Registry, check_config, check_inline_actors,
                          check_registry)
@@ -38,8 +39,9 @@ CACHE_FORMAT = b"briefkit-cache-1"
 RACY_SECONDS = 2.0
 ARTICLE_AND_ANNOTATIONS = ("article.md", "article.txt", "annotations.yaml")
 
-# What checking one briefing folder gives: the loader's diagnostics and the checker's result.
-Entry = tuple[tuple[Diagnostic, ...], CheckedBriefing | None]
+# What checking one briefing folder gives: the loader's diagnostics, the checker's result, and
+# the briefing's search records (its own and its quotes'; search.records of the site).
+Entry = tuple[tuple[Diagnostic, ...], CheckedBriefing | None, tuple[Record, ...]]
 
 
 def cache_folder(out: Path) -> Path:
@@ -182,7 +184,9 @@ def check_folder(folder: Path, src: Path, src_display: str, registry: Registry, 
     report = Report()
     raw = load_briefing(folder, src, src_display, report)
     checked = BriefingChecker(registry, renderer).check(raw) if raw is not None else None
-    return tuple(report.items), checked
+    briefing = checked.briefing if checked is not None else None
+    found = (briefing_record(briefing), *(quote_record(briefing, q) for q in briefing.quotes)) if briefing else ()
+    return tuple(report.items), checked, found
 
 
 def briefing_folders(src: Path, src_display: str, report: Report) -> list[Path]:
@@ -210,11 +214,13 @@ def briefing_folders(src: Path, src_display: str, report: Report) -> list[Path]:
 def build_model_cached(src: Path, src_display: str, options: Options, report: Report, store: Store,
                        check_all: Callable[[list[Path], Registry], list[Entry]] | None = None,
                        progress: Callable[[int, int], None] | None = None,
-                       loaded: Callable[[], None] | None = None) -> Site:
+                       loaded: Callable[[], None] | None = None,
+                       search: dict[str, tuple[Record, ...]] | None = None) -> Site:
     """`validation.build_model(load_content(...))`, checking again only the briefings that changed.
 
     `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
-    `loaded()` is told when the files are read and the cache looked up (the end of the load stage)."""
+    `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
+    `search`, when given, receives each briefing's search records by slug (see `search_records`)."""
     site_yaml = load_yaml_file(src / "site.yaml", display_path(src_display, src, src / "site.yaml"), report) \
         if (src / "site.yaml").is_file() else None
     actors_path = src / "actors.yaml"
@@ -244,15 +250,23 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     if progress is not None:
         progress(len(folders), len(folders))
     checked = []
-    for diagnostics, result in entries:
+    for diagnostics, result, found in entries:
         report.extend(diagnostics)
         if result is not None:
             checked.append(result)
+            if search is not None and result.briefing is not None:
+                search[result.briefing.slug] = found
     for result in checked:
         report.extend(result.diagnostics)
     check_inline_actors(checked, report)
     briefings = [result.briefing for result in checked if result.briefing is not None]
     return make_site(config, [b for b in briefings if options.drafts or not b.draft])
+
+
+def search_records(site: Site, by_slug: dict[str, tuple[Record, ...]]) -> tuple[Record, ...]:
+    """`search.records(site)`, with each briefing's records as the cache kept them."""
+    found = [by_slug[b.slug] for b in site.briefings]
+    return (*(f[0] for f in found), *(r for f in found for r in f[1:]), *actor_records(site))
 
 
 # --- the fingerprint of a whole build ----------------------------------------------------------

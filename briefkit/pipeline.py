@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import DiskStore, Store, build_model_cached, check_folder, fingerprint, remember, unchanged
+from .cache import (DiskStore, Store, build_model_cached, check_folder, fingerprint, remember, search_records,
+                    unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
 from .model import Site
@@ -77,14 +78,17 @@ def build(options: BuildOptions, progress: Progress | None = None,
         stages[stage], clock = now - clock, now
 
     model_options = Options(options.base_url, options.drafts)
+    items = None  # the search records, when the cache has them
     if store is None:
         raw = load_content(options.src, options.src_display, report)
         lap("load")
         site = build_model(raw, model_options, report, lambda done, total: tell("validate", done, total))
     else:
+        found: dict = {}
         site = build_model_cached(options.src, options.src_display, model_options, report, store,
                                   checker(options), lambda done, total: tell("validate", done, total),
-                                  lambda: lap("load"))
+                                  lambda: lap("load"), found)
+        items = search_records(site, found)
     lap("validate")
     if report.errors or (options.strict and report.warnings):
         if disk is not None:
@@ -105,7 +109,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
             """The search index, written into the new site before it replaces the old one."""
             nonlocal search_time
             started = time.perf_counter()
-            count = write_index(site, folder)
+            count = write_index(site, folder, items)
             search_time = time.perf_counter() - started
             return count
 

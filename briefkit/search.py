@@ -164,9 +164,11 @@ def records(site: Site) -> tuple[Record, ...]:
 # --- running Pagefind -------------------------------------------------------------------------
 
 
-def write_index(site: Site, folder: Path) -> int:
-    """Write the Pagefind bundle for `site` into `folder/pagefind/`; returns the files written."""
-    items = records(site)
+def write_index(site: Site, folder: Path, items: tuple[Record, ...] | None = None) -> int:
+    """Write the Pagefind bundle for `site` into `folder/pagefind/`; returns the files written.
+
+    `items` are `records(site)` when the caller has them already (the build cache keeps them)."""
+    items = records(site) if items is None else items
     try:
         # In a thread of its own, with its own event loop: the caller's thread may be running one.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:

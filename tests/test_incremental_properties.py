@@ -176,8 +176,9 @@ def outcome(run) -> tuple:
     return ("ok", snapshot(out), report.diagnostics)
 
 
-def fake_index(site, folder: Path) -> int:
-    """The search records Pagefind would be given, written as they are."""
+def fake_index(site, folder: Path, items=None) -> int:
+    """The search records Pagefind would be given, written as they are (and checked to be the site's)."""
+    assert items is None or items == records(site)
     (folder / "pagefind").mkdir()
     (folder / "pagefind" / "records.txt").write_text("\n".join(map(repr, records(site))), encoding="utf-8")
     return 1
