@@ -156,6 +156,29 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+@dataclass
+class SearchMemo:
+    """The last search bundle and the digest of the records it was made from (`search.write_index`):
+    when a build's records are the same (a template, layout or page-size edit, a role or a context
+    link changed), Pagefind does not run again. In memory for `serve`; on disk for `build`."""
+
+    path: Path | None = None
+    entry: tuple[str, dict[str, bytes]] | None = None
+
+    def get(self, key: str) -> dict[str, bytes] | None:
+        if self.entry is None and self.path is not None:
+            try:
+                self.entry = pickle.loads(self.path.read_bytes())
+            except Exception:
+                self.entry = None
+        return self.entry[1] if self.entry is not None and self.entry[0] == key else None
+
+    def put(self, key: str, files: dict[str, bytes]) -> None:
+        self.entry = (key, files)
+        if self.path is not None:
+            write_atomically(self.path, pickle.dumps(self.entry, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 # --- checked briefings, from the cache or checked again ------------------------------------------
 
 

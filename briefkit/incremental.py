@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import MemoryStore
+from .cache import MemoryStore, SearchMemo
 from .model import Site
 from .pipeline import BuildOptions, BuildReport, build
 from .render import PageRenderer, templates_dir
@@ -61,6 +61,7 @@ class RenderCache:
     rendered: list[str] = field(default_factory=list)  # pages rendered by the last build
     reused: list[str] = field(default_factory=list)    # pages taken from the build before
     briefings: dict = field(default_factory=dict)       # checked briefings by content hash (cache.py)
+    search: SearchMemo = field(default_factory=SearchMemo)  # the last search bundle
 
 
 class CachingRenderer(PageRenderer):
@@ -98,4 +99,4 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     """`pipeline.build` with the render stage made incremental and the checked briefings kept in
     memory (same checks, errors and output)."""
     return build(options, render=lambda site: render_incremental(site, cache, options.templates),
-                 store=MemoryStore(cache.briefings))
+                 store=MemoryStore(cache.briefings), search=cache.search)

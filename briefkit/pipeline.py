@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import (DiskStore, Store, build_model_cached, check_folder, fingerprint, remember, search_records,
+from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, fingerprint, remember, search_records,
                     unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
@@ -49,11 +49,13 @@ Progress = Callable[[str, int, int], None]
 
 
 def build(options: BuildOptions, progress: Progress | None = None,
-          render: Callable[[Site], list[Output]] | None = None, store: Store | None = None) -> BuildReport:
+          render: Callable[[Site], list[Output]] | None = None, store: Store | None = None,
+          search: SearchMemo | None = None) -> BuildReport:
     """Build the site, or raise ContentError with every problem found (output untouched).
 
     `render` turns the model into output files (serve passes an incremental one); `store` keeps
-    checked briefings between builds (serve passes one in memory; else options.cache is used)."""
+    checked briefings and `search` the last search bundle between builds (serve passes them in
+    memory; else options.cache is used)."""
     tell = progress or (lambda stage, done, total: None)
     if not options.src.is_dir():
         raise UsageError(f"content folder {options.src_display} does not exist")
@@ -70,6 +72,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
         if done is not None:  # nothing changed since the last build: its output stands
             return replace(done, stages={"up to date": time.perf_counter() - clock})
     disk = DiskStore(options.cache) if store is None and options.cache is not None else None
+    if search is None and options.cache is not None:
+        search = SearchMemo(options.cache / "search-bundle.pickle")
     store = store or disk
 
     def lap(stage: str) -> None:
@@ -109,7 +113,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
             """The search index, written into the new site before it replaces the old one."""
             nonlocal search_time
             started = time.perf_counter()
-            count = write_index(site, folder, items)
+            count = write_index(site, folder, items, search)
             search_time = time.perf_counter() - started
             return count
 

@@ -164,20 +164,26 @@ def records(site: Site) -> tuple[Record, ...]:
 # --- running Pagefind -------------------------------------------------------------------------
 
 
-def write_index(site: Site, folder: Path, items: tuple[Record, ...] | None = None) -> int:
+def write_index(site: Site, folder: Path, items: tuple[Record, ...] | None = None, memo=None) -> int:
     """Write the Pagefind bundle for `site` into `folder/pagefind/`; returns the files written.
 
-    `items` are `records(site)` when the caller has them already (the build cache keeps them)."""
+    `items` are `records(site)` when the caller has them already (the build cache keeps them);
+    `memo` (get(key), put(key, files)) keeps the last bundle: the same records give the same one."""
     items = records(site) if items is None else items
-    try:
-        # In a thread of its own, with its own event loop: the caller's thread may be running one.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
-            files = pool.submit(lambda: asyncio.run(_run_pagefind(items, site.config.language))).result()
-    except SearchIndexError:
-        raise
-    except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
-        raise SearchIndexError(str(exc) or type(exc).__name__) from exc
-    files = canonical_bundle(files)
+    key = hashlib.sha256(repr((items, site.config.language, BUNDLE)).encode()).hexdigest()
+    files = memo.get(key) if memo is not None else None
+    if files is None:
+        try:
+            # In a thread of its own, with its own event loop: the caller's thread may be running one.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
+                files = pool.submit(lambda: asyncio.run(_run_pagefind(items, site.config.language))).result()
+        except SearchIndexError:
+            raise
+        except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
+            raise SearchIndexError(str(exc) or type(exc).__name__) from exc
+        files = canonical_bundle(files)
+        if memo is not None:
+            memo.put(key, files)
     bundle = folder / BUNDLE
     for name, data in sorted(files.items()):
         parts = PurePosixPath(name).parts

@@ -235,3 +235,33 @@ def test_fork_map_keeps_the_order_and_raises_a_worker_error():
 
     with pytest.raises(ValueError, match="five"):
         fork_map(fail, list(range(8)), 2)
+
+
+def test_the_search_bundle_is_reused_when_the_records_are_the_same(tmp_path, monkeypatch):
+    """A template edit changes no search record: serve writes the last bundle instead of running Pagefind."""
+    import briefkit.search as search
+    runs = []
+    real = search._run_pagefind
+
+    async def counting(items, language):
+        runs.append(len(items))
+        return await real(items, language)
+
+    monkeypatch.setattr(search, "_run_pagefind", counting)
+    src, templates = tmp_path / "content", tmp_path / "templates"
+    shutil.copytree(EXAMPLE, src)
+    shutil.copytree(templates_dir(), templates)
+    cache = RenderCache()
+    options = BuildOptions(src=src, out=tmp_path / "inc", src_display=str(src), templates=templates)
+    build_incremental(options, cache)
+    replace(templates / "base.html", "</footer>", "<!-- edited --></footer>")
+    build_incremental(options, cache)
+    assert len(runs) == 1
+    from briefkit.pipeline import build
+    build(BuildOptions(src=src, out=tmp_path / "cold", src_display=str(src), templates=templates))
+    assert len(runs) == 2
+    assert snapshot(tmp_path / "inc") == snapshot(tmp_path / "cold")
+    annotations = src / SLUG / "annotations.yaml"
+    replace(annotations, first_line(annotations, "title:"), "title: Harbour talks, renamed")
+    build_incremental(options, cache)  # a title is in the records: Pagefind runs
+    assert len(runs) == 3
