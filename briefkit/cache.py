@@ -16,12 +16,14 @@ Deleting the cache folder, or `--no-cache`, gives a cold build; the output is th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -37,6 +39,7 @@ from .writer import MARKER
 
 CACHE_FORMAT = b"briefkit-cache-1"
 RACY_SECONDS = 2.0
+DEPENDENCIES = ("Jinja2", "Markdown", "PyYAML", "nh3", "feedgen", "pagefind", "pagefind_bin")
 ARTICLE_AND_ANNOTATIONS = ("article.md", "article.txt", "annotations.yaml")
 
 # What checking one briefing folder gives: the loader's diagnostics, the checker's result, and
@@ -53,9 +56,16 @@ def cache_folder(out: Path) -> Path:
     return Path(root) / hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:24]
 
 
+@functools.cache
 def code_version() -> str:
-    """A digest of Briefkit's own code: a cache written by other code is never used."""
+    """A digest of Briefkit's code and the versions of the libraries that shape its output: a cache
+    written by other code is never used."""
     digest = hashlib.sha256(CACHE_FORMAT + __version__.encode())
+    for name in DEPENDENCIES:
+        try:
+            digest.update(f"\0{name} {metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{name} none".encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
@@ -177,6 +187,10 @@ class SearchMemo:
         self.entry = (key, files)
         if self.path is not None:
             write_atomically(self.path, pickle.dumps(self.entry, protocol=pickle.HIGHEST_PROTOCOL))
+            for old in self.path.parent.glob("search-bundle-*.pickle"):  # made by other code
+                if old != self.path:
+                    with contextlib_suppress():
+                        old.unlink()
 
 
 # --- checked briefings, from the cache or checked again ------------------------------------------

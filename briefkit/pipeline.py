@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, fingerprint, remember, search_records,
+from .cache import (DiskStore, SearchMemo, Store, code_version, build_model_cached, check_folder, fingerprint, remember, search_records,
                     unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
@@ -73,7 +73,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
             return replace(done, stages={"up to date": time.perf_counter() - clock})
     disk = DiskStore(options.cache) if store is None and options.cache is not None else None
     if search is None and options.cache is not None:
-        search = SearchMemo(options.cache / "search-bundle.pickle")
+        search = SearchMemo(options.cache / f"search-bundle-{code_version()[:16]}.pickle")  # Pagefind's version too
     store = store or disk
 
     def lap(stage: str) -> None:
