@@ -20,6 +20,7 @@ import functools
 import hashlib
 import os
 import pickle
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -345,6 +346,23 @@ def output_state(out: Path) -> str:
         return f"{marker.st_ino} {marker.st_mtime_ns} {os.lstat(out).st_ino}"
     except OSError:
         return "none"
+
+
+def prune(folder: Path, out: Path) -> None:
+    """Note which output folder `folder` serves, and delete the caches of output folders that no
+    longer exist (each has a folder beside this one): the cache stays the size of the live sites."""
+    note = folder / "output.txt"
+    if not note.is_file():
+        write_atomically(note, str(out.resolve()).encode())
+    for sibling in folder.parent.iterdir():
+        if sibling == folder or not (sibling / "output.txt").is_file():
+            continue
+        try:
+            gone = not Path((sibling / "output.txt").read_text(encoding="utf-8")).exists()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if gone:
+            shutil.rmtree(sibling, ignore_errors=True)
 
 
 def last_build(folder: Path, out: Path) -> Path:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import (DiskStore, SearchMemo, Store, code_version, build_model_cached, check_folder, fingerprint, remember, search_records,
+from .cache import (DiskStore, SearchMemo, Store, code_version, prune, build_model_cached, check_folder, fingerprint, remember, search_records,
                     unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
@@ -134,6 +134,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
         disk.save()
     if before is not None:
         remember(options.cache, before, options.out, result)
+        prune(options.cache, options.out)
     return result
 
 

@@ -265,3 +265,14 @@ def test_the_search_bundle_is_reused_when_the_records_are_the_same(tmp_path, mon
     replace(annotations, first_line(annotations, "title:"), "title: Harbour talks, renamed")
     build_incremental(options, cache)  # a title is in the records: Pagefind runs
     assert len(runs) == 3
+
+
+def test_the_caches_of_deleted_sites_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    build_ok(EXAMPLE, tmp_path / "one")
+    build_ok(EXAMPLE, tmp_path / "two")
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    shutil.rmtree(tmp_path / "one")
+    build_ok(EXAMPLE, tmp_path / "two", "--drafts")
+    (kept,) = (tmp_path / "cache").iterdir()
+    assert (kept / "output.txt").read_text(encoding="utf-8") == str((tmp_path / "two").resolve())
