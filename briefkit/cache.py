@@ -320,23 +320,32 @@ class Fingerprint:
 def fingerprint(folders: list[Path], settings: tuple) -> Fingerprint:
     """Stat every file under `folders` (content, templates), with the options and the code."""
     started = time.time_ns()
-    digest = hashlib.sha256(repr(settings).encode() + code_version().encode())
+    parts = [repr(settings), code_version()]
     newest = 0
+
+    def walk(top: str, rel: str) -> None:
+        nonlocal newest
+        try:
+            entries = sorted(os.scandir(top), key=lambda e: e.name)
+        except OSError as exc:
+            parts.append(f"{rel}\0unreadable {exc.errno}")
+            return
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            newest = max(newest, st.st_mtime_ns)
+            parts.append(f"{rel}{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+                         f"\0{st.st_mode}")
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, f"{rel}{entry.name}/")
+
     for root in folders:
-        digest.update(f"\0root {root.resolve()}".encode())
-        for top, dirs, files in os.walk(root):
-            dirs.sort()
-            for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(top, d))]):
-                path = os.path.join(top, name)
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                newest = max(newest, st.st_mtime_ns)
-                digest.update(f"\0{os.path.relpath(path, root)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}"
-                              f"\0{st.st_ino}\0{st.st_mode}".encode())
-            digest.update(f"\0dirs {top} {dirs}".encode())
-    return Fingerprint(digest.hexdigest(), started, newest)
+        parts.append(f"root {root.resolve()}")
+        walk(str(root), "")
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return Fingerprint(digest, started, newest)
 
 
 def output_state(out: Path) -> str:
