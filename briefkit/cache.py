@@ -187,10 +187,10 @@ class SearchMemo:
     def put(self, key: str, files: dict[str, bytes]) -> None:
         self.entry = (key, files)
         if self.path is not None:
-            write_atomically(self.path, pickle.dumps(self.entry, protocol=pickle.HIGHEST_PROTOCOL))
-            for old in self.path.parent.glob("search-bundle-*.pickle"):  # made by other code
-                if old != self.path:
-                    with contextlib_suppress():
+            with contextlib_suppress():  # a cache that cannot be written is only slower
+                write_atomically(self.path, pickle.dumps(self.entry, protocol=pickle.HIGHEST_PROTOCOL))
+                for old in self.path.parent.glob("search-bundle-*.pickle"):  # made by other code
+                    if old != self.path:
                         old.unlink()
 
 

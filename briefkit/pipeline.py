@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import (DiskStore, SearchMemo, Store, code_version, prune, build_model_cached, check_folder, fingerprint, remember, search_records,
-                    unchanged)
+from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
+                    remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .loader import load_content
 from .model import Site
@@ -96,7 +97,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
     lap("validate")
     if report.errors or (options.strict and report.warnings):
         if disk is not None:
-            disk.save(create=False)
+            with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+                disk.save(create=False)
         raise ContentError(report.sorted())
     files = pages = 0
     if options.write:
@@ -130,11 +132,12 @@ def build(options: BuildOptions, progress: Progress | None = None,
         stages["search"] = search_time
     result = BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                          files, stages, pages)
-    if disk is not None:
-        disk.save()
-    if before is not None:
-        remember(options.cache, before, options.out, result)
-        prune(options.cache, options.out)
+    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+        if disk is not None:
+            disk.save()
+        if before is not None:
+            remember(options.cache, before, options.out, result)
+            prune(options.cache, options.out)
     return result
 
 

@@ -276,3 +276,11 @@ def test_the_caches_of_deleted_sites_are_removed(tmp_path, monkeypatch):
     build_ok(EXAMPLE, tmp_path / "two", "--drafts")
     (kept,) = (tmp_path / "cache").iterdir()
     assert (kept / "output.txt").read_text(encoding="utf-8") == str((tmp_path / "two").resolve())
+
+
+def test_a_cache_that_cannot_be_written_only_makes_the_build_slower(tmp_path, monkeypatch):
+    (tmp_path / "not-a-folder").write_text("x", encoding="utf-8")
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "not-a-folder"))
+    build_ok(EXAMPLE, tmp_path / "out")
+    build_ok(EXAMPLE, tmp_path / "cold", "--no-cache")
+    assert snapshot(tmp_path / "out") == snapshot(tmp_path / "cold")
