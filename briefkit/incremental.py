@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import MemoryStore, SearchMemo
 from .model import Site
 from .pipeline import BuildOptions, BuildReport, build
 from .render import PageRenderer, templates_dir
@@ -59,6 +60,8 @@ class RenderCache:
     pages: dict[str, tuple[tuple, Output]] = field(default_factory=dict)
     rendered: list[str] = field(default_factory=list)  # pages rendered by the last build
     reused: list[str] = field(default_factory=list)    # pages taken from the build before
+    briefings: dict = field(default_factory=dict)       # checked briefings by content hash (cache.py)
+    search: SearchMemo = field(default_factory=SearchMemo)  # the last search bundle
 
 
 class CachingRenderer(PageRenderer):
@@ -93,5 +96,7 @@ def render_incremental(site: Site, cache: RenderCache, folder: Path | None = Non
 
 
 def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
-    """`pipeline.build` with the render stage made incremental (same checks, errors and output)."""
-    return build(options, render=lambda site: render_incremental(site, cache))
+    """`pipeline.build` with the render stage made incremental and the checked briefings kept in
+    memory (same checks, errors and output)."""
+    return build(options, render=lambda site: render_incremental(site, cache, options.templates),
+                 store=MemoryStore(cache.briefings), search=cache.search)

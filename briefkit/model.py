@@ -21,6 +21,7 @@ class SiteConfig:
     language: str = "en"
     author: str | None = None
     repo_url: str | None = None
+    page_size: int = 50  # briefings per page of the index, tag and actor listings
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
+                    remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
 from .loader import load_content
 from .model import Site
-from .render import render_site
+from .parallel import fork_map, render_parallel
+from .render import templates_dir
+from .text.render import Renderer
 from .search import SearchIndexError, write_index
 from .validation import Options, build_model
 from .writer import Output, check_output_folder, write_site
@@ -26,6 +31,9 @@ class BuildOptions:
     drafts: bool = False
     strict: bool = False
     write: bool = True  # False for `check`: stop after the model
+    jobs: int = 1  # processes that check and render (`--jobs`)
+    cache: Path | None = None  # the cache folder (`cache.py`); None: a cold build every time
+    templates: Path | None = None  # None: the templates shipped with Briefkit
 
 
 @dataclass(frozen=True)
@@ -43,10 +51,13 @@ Progress = Callable[[str, int, int], None]
 
 
 def build(options: BuildOptions, progress: Progress | None = None,
-          render: Callable[[Site], list[Output]] = render_site) -> BuildReport:
+          render: Callable[[Site], list[Output]] | None = None, store: Store | None = None,
+          search: SearchMemo | None = None) -> BuildReport:
     """Build the site, or raise ContentError with every problem found (output untouched).
 
-    `render` turns the model into output files (serve passes an incremental one)."""
+    `render` turns the model into output files (serve passes an incremental one); `store` keeps
+    checked briefings and `search` the last search bundle between builds (serve passes them in
+    memory; else options.cache is used)."""
     tell = progress or (lambda stage, done, total: None)
     if not options.src.is_dir():
         raise UsageError(f"content folder {options.src_display} does not exist")
@@ -56,24 +67,46 @@ def build(options: BuildOptions, progress: Progress | None = None,
         except OSError as exc:
             raise UsageError(f"cannot use {options.out} as the output folder: {exc.strerror or exc}") from exc
     report, stages, clock = Report(), {}, time.perf_counter()
+    before = None
+    if options.cache is not None and options.write:
+        before = fingerprint([options.src, options.templates or templates_dir()], settings(options))
+        done = unchanged(options.cache, before, options.out)
+        if done is not None:  # nothing changed since the last build: its output stands
+            return replace(done, stages={"up to date": time.perf_counter() - clock})
+    disk = DiskStore(options.cache) if store is None and options.cache is not None else None
+    if search is None and options.cache is not None:
+        search = SearchMemo(options.cache / f"search-bundle-{code_version()[:16]}.pickle")  # Pagefind's version too
+    store = store or disk
 
     def lap(stage: str) -> None:
         nonlocal clock
         now = time.perf_counter()
         stages[stage], clock = now - clock, now
 
-    raw = load_content(options.src, options.src_display, report)
-    lap("load")
-    site = build_model(raw, Options(options.base_url, options.drafts), report,
-                       lambda done, total: tell("validate", done, total))
+    model_options = Options(options.base_url, options.drafts)
+    items = None  # the search records, when the cache has them
+    if store is None:
+        raw = load_content(options.src, options.src_display, report)
+        lap("load")
+        site = build_model(raw, model_options, report, lambda done, total: tell("validate", done, total))
+    else:
+        found: dict = {}
+        site = build_model_cached(options.src, options.src_display, model_options, report, store,
+                                  checker(options), lambda done, total: tell("validate", done, total),
+                                  lambda: lap("load"), found)
+        items = search_records(site, found)
     lap("validate")
     if report.errors or (options.strict and report.warnings):
+        if disk is not None:
+            with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+                disk.save(create=False)
         raise ContentError(report.sorted())
     files = pages = 0
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
-        outputs = render(site)
+        outputs = render(site) if render is not None else \
+            render_parallel(site, options.templates or templates_dir(), options.jobs)
         pages = sum(output.path.endswith(".html") for output in outputs)
         lap("render")
         tell("render", 1, 1)
@@ -84,7 +117,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
             """The search index, written into the new site before it replaces the old one."""
             nonlocal search_time
             started = time.perf_counter()
-            count = write_index(site, folder)
+            count = write_index(site, folder, items, search)
             search_time = time.perf_counter() - started
             return count
 
@@ -99,5 +132,27 @@ def build(options: BuildOptions, progress: Progress | None = None,
         tell("write", 1, 1)
         stages["write"] -= search_time
         stages["search"] = search_time
-    return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                       files, stages, pages)
+    result = BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
+                         files, stages, pages)
+    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+        if disk is not None:
+            disk.save()
+        if before is not None:
+            remember(options.cache, before, options.out, result)
+            prune(options.cache, options.out)
+    return result
+
+
+def settings(options: BuildOptions) -> tuple:
+    """What a build's output depends on besides the files: for the early exit."""
+    return (str(options.src.resolve()), options.src_display, str(options.out.resolve()), options.base_url,
+            options.drafts, options.strict)
+
+
+def checker(options: BuildOptions):
+    """Check the briefings that missed the cache, in `options.jobs` processes."""
+    def check_all(folders: list[Path], registry) -> list:
+        renderer = Renderer()
+        return fork_map(lambda folder: check_folder(folder, options.src, options.src_display, registry, renderer),
+                        folders, options.jobs)
+    return check_all

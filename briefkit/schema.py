@@ -484,4 +484,5 @@ SITE = Record({
     "language": Key(LANGUAGE_TEXT),
     "author": Key(Text()),
     "repo_url": Key(URL_TEXT),
+    "page_size": Key(PositiveInt(), doc="briefings per page of the index, tag and actor pages (default 50)"),
 }, what="the site settings (title, description, base_url, ...)", partial=True)

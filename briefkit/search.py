@@ -164,18 +164,26 @@ def records(site: Site) -> tuple[Record, ...]:
 # --- running Pagefind -------------------------------------------------------------------------
 
 
-def write_index(site: Site, folder: Path) -> int:
-    """Write the Pagefind bundle for `site` into `folder/pagefind/`; returns the files written."""
-    items = records(site)
-    try:
-        # In a thread of its own, with its own event loop: the caller's thread may be running one.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
-            files = pool.submit(lambda: asyncio.run(_run_pagefind(items, site.config.language))).result()
-    except SearchIndexError:
-        raise
-    except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
-        raise SearchIndexError(str(exc) or type(exc).__name__) from exc
-    files = canonical_bundle(files)
+def write_index(site: Site, folder: Path, items: tuple[Record, ...] | None = None, memo=None) -> int:
+    """Write the Pagefind bundle for `site` into `folder/pagefind/`; returns the files written.
+
+    `items` are `records(site)` when the caller has them already (the build cache keeps them);
+    `memo` (get(key), put(key, files)) keeps the last bundle: the same records give the same one."""
+    items = records(site) if items is None else items
+    key = hashlib.sha256(repr((items, site.config.language, BUNDLE)).encode()).hexdigest()
+    files = memo.get(key) if memo is not None else None
+    if files is None:
+        try:
+            # In a thread of its own, with its own event loop: the caller's thread may be running one.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
+                files = pool.submit(lambda: asyncio.run(_run_pagefind(items, site.config.language))).result()
+        except SearchIndexError:
+            raise
+        except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
+            raise SearchIndexError(str(exc) or type(exc).__name__) from exc
+        files = canonical_bundle(files)
+        if memo is not None:
+            memo.put(key, files)
     bundle = folder / BUNDLE
     for name, data in sorted(files.items()):
         parts = PurePosixPath(name).parts
@@ -242,10 +250,12 @@ async def _run_pagefind(items: tuple[Record, ...], language: str) -> dict[str, b
     try:
         await service.launch()
         index = await service.create_index({"force_language": language})
-        for record in items:
-            await index.add_custom_record(url=record.url, content=record.content, language=language,
-                                          meta=dict(record.meta),
-                                          filters={k: list(v) for k, v in record.filters.items()})
+        # Sent all at once, in order (each request is written before the next one is): waiting for
+        # each answer before sending the next took most of the indexing time.
+        await asyncio.gather(*(index.add_custom_record(url=record.url, content=record.content, language=language,
+                                                       meta=dict(record.meta),
+                                                       filters={k: list(v) for k, v in record.filters.items()})
+                               for record in items))
         return {file["path"]: file["content"] for file in await index.get_files()}
     finally:
         await _stop(service)

@@ -116,3 +116,171 @@ def test_templates_that_read_site_are_always_rendered(tmp_path):
     replace(folder / "base.html", "</footer>", "{{ site.tags | length }}</footer>")
     _, readers = template_state(folder)
     assert "briefing.html" in readers  # a shared template reads `site`: nothing is reused
+
+
+# --- the build cache (cache.py): checked briefings by content hash, the early exit, --jobs --------
+
+
+def age(folder: Path, seconds: float = 60) -> None:
+    """Make every file look saved `seconds` ago (the early exit does not trust fresh files)."""
+    import os
+    import time
+    when = time.time() - seconds
+    for path in folder.rglob("*"):
+        os.utime(path, (when, when))
+
+
+def test_a_no_change_rebuild_stops_early_and_an_edit_does_not(tmp_path, monkeypatch):
+    from conftest import build_site
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    age(src)
+    build_ok(src, tmp_path / "out")
+    first = snapshot(tmp_path / "out")
+    code, stdout, _ = build_site(src, tmp_path / "out")
+    assert code == 0 and "[up to date " in stdout and "3 briefings" in stdout
+    assert snapshot(tmp_path / "out") == first
+    annotations = src / SLUG / "annotations.yaml"
+    replace(annotations, first_line(annotations, "title:"), "title: Harbour talks, renamed")
+    code, stdout, _ = build_site(src, tmp_path / "out")
+    assert code == 0 and "[load " in stdout
+    build_ok(src, tmp_path / "cold", "--no-cache")
+    assert snapshot(tmp_path / "out") == snapshot(tmp_path / "cold")
+    assert b"Harbour talks, renamed" in (tmp_path / "out" / "briefings" / SLUG / "index.html").read_bytes()
+
+
+def test_a_fresh_file_is_not_trusted_by_its_stat(tmp_path, monkeypatch):
+    """A file saved just before a build may change again within the same mtime tick."""
+    from conftest import build_site
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    age(src, 0)  # saved now
+    build_ok(src, tmp_path / "out")
+    code, stdout, _ = build_site(src, tmp_path / "out")
+    assert code == 0 and "[load " in stdout
+
+
+def test_a_deleted_output_is_built_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    age(src)
+    build_ok(src, tmp_path / "out")
+    first = snapshot(tmp_path / "out")
+    shutil.rmtree(tmp_path / "out")
+    build_ok(src, tmp_path / "out")
+    assert snapshot(tmp_path / "out") == first
+
+
+def test_only_changed_briefings_are_checked_again(tmp_path):
+    from briefkit.cache import MemoryStore, build_model_cached, check_folder
+    from briefkit.diagnostics import Report
+    from briefkit.text.render import Renderer
+    from briefkit.validation import Options
+
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    store, checked = MemoryStore({}), []
+
+    def check_all(folders, registry):
+        checked.extend(folder.name for folder in folders)
+        return [check_folder(folder, src, "content", registry, Renderer()) for folder in folders]
+
+    def model():
+        checked.clear()
+        return build_model_cached(src, "content", Options(), Report(), store, check_all)
+
+    first = model()
+    assert sorted(checked) == sorted([SLUG, *OTHERS])
+    assert model() == first and checked == []
+    replace(src / SLUG / "article.txt", "Port Ellery", "Port  Ellery")
+    model()
+    assert checked == [SLUG]
+    shutil.move(src / OTHERS[0], src / "renamed")  # same files, another slug
+    site = model()
+    assert checked == ["renamed"] and "renamed" in {b.slug for b in site.briefings}
+    replace(src / "actors.yaml", "description: President of Russia", "description: President")
+    model()
+    assert sorted(checked) == sorted([SLUG, "renamed", OTHERS[1]])  # all are checked against the registry
+
+
+def test_a_failed_first_build_leaves_no_cache(tmp_path, monkeypatch):
+    from conftest import build_site
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    replace(src / SLUG / "annotations.yaml", first_line(src / SLUG / "annotations.yaml", "date:"), "date: soon")
+    assert build_site(src, tmp_path / "out")[0] == 1
+    assert not (tmp_path / "cache").exists()
+
+
+def test_jobs_and_the_cache_do_not_change_the_output(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    build_ok(EXAMPLE, tmp_path / "one", "--jobs", "1", "--no-cache")
+    build_ok(EXAMPLE, tmp_path / "two", "--jobs", "2")
+    build_ok(EXAMPLE, tmp_path / "three", "--jobs", "3")  # cached briefings, three render workers
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two") == snapshot(tmp_path / "three")
+
+
+def test_fork_map_keeps_the_order_and_raises_a_worker_error():
+    from briefkit.parallel import fork_map
+    assert fork_map(lambda n: n * n, list(range(11)), 3) == [n * n for n in range(11)]
+
+    def fail(n: int) -> int:
+        if n == 5:
+            raise ValueError("five")
+        return n
+
+    with pytest.raises(ValueError, match="five"):
+        fork_map(fail, list(range(8)), 2)
+
+
+def test_the_search_bundle_is_reused_when_the_records_are_the_same(tmp_path, monkeypatch):
+    """A template edit changes no search record: serve writes the last bundle instead of running Pagefind."""
+    import briefkit.search as search
+    runs = []
+    real = search._run_pagefind
+
+    async def counting(items, language):
+        runs.append(len(items))
+        return await real(items, language)
+
+    monkeypatch.setattr(search, "_run_pagefind", counting)
+    src, templates = tmp_path / "content", tmp_path / "templates"
+    shutil.copytree(EXAMPLE, src)
+    shutil.copytree(templates_dir(), templates)
+    cache = RenderCache()
+    options = BuildOptions(src=src, out=tmp_path / "inc", src_display=str(src), templates=templates)
+    build_incremental(options, cache)
+    replace(templates / "base.html", "</footer>", "<!-- edited --></footer>")
+    build_incremental(options, cache)
+    assert len(runs) == 1
+    from briefkit.pipeline import build
+    build(BuildOptions(src=src, out=tmp_path / "cold", src_display=str(src), templates=templates))
+    assert len(runs) == 2
+    assert snapshot(tmp_path / "inc") == snapshot(tmp_path / "cold")
+    annotations = src / SLUG / "annotations.yaml"
+    replace(annotations, first_line(annotations, "title:"), "title: Harbour talks, renamed")
+    build_incremental(options, cache)  # a title is in the records: Pagefind runs
+    assert len(runs) == 3
+
+
+def test_the_caches_of_deleted_sites_are_removed(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    build_ok(EXAMPLE, tmp_path / "one")
+    build_ok(EXAMPLE, tmp_path / "two")
+    assert len(list((tmp_path / "cache").iterdir())) == 2
+    shutil.rmtree(tmp_path / "one")
+    build_ok(EXAMPLE, tmp_path / "two", "--drafts")
+    (kept,) = (tmp_path / "cache").iterdir()
+    assert (kept / "output.txt").read_text(encoding="utf-8") == str((tmp_path / "two").resolve())
+
+
+def test_a_cache_that_cannot_be_written_only_makes_the_build_slower(tmp_path, monkeypatch):
+    (tmp_path / "not-a-folder").write_text("x", encoding="utf-8")
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "not-a-folder"))
+    build_ok(EXAMPLE, tmp_path / "out")
+    build_ok(EXAMPLE, tmp_path / "cold", "--no-cache")
+    assert snapshot(tmp_path / "out") == snapshot(tmp_path / "cold")

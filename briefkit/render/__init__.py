@@ -14,6 +14,7 @@ from feedgen.feed import FeedGenerator
 from .. import urls
 from ..exports import Exporter
 from ..model import Actor, Briefing, Site
+from ..pagination import page_title, paginate
 from ..writer import Output
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -127,19 +128,26 @@ class PageRenderer:
 
     def all(self) -> list[Output]:
         site = self.site
-        outputs = [self.page("index.html", "index.html", site.config.title, briefings=site.briefings)]
+        size = site.config.page_size
+        outputs = [self.page("index.html", path, page_title(site.config.title, pager), briefings=items, pager=pager)
+                   for path, items, pager in paginate("index.html", site.briefings, size)]
         for briefing in site.briefings:
             outputs.extend(self.briefing(briefing))
         outputs.append(self.page("actors.html", "actors/index.html", "Actors"))
         for actor in site.actors:
-            outputs.append(self.page("actor.html", urls.actor_page(actor.id), actor.name, actor=actor,
-                                     briefings=site.briefings_by_actor.get(actor.id, ()),
-                                     quotes=site.quotes_by_actor.get(actor.id, ()),
-                                     description=actor.description or f"{actor.name} in {site.config.title}"))
+            quotes = site.quotes_by_actor.get(actor.id, ())
+            for path, items, pager in paginate(urls.actor_page(actor.id), site.briefings_by_actor.get(actor.id, ()),
+                                               size):
+                shown = {b.slug for b in items}  # each page: its briefings' quotes
+                outputs.append(self.page("actor.html", path, page_title(actor.name, pager), actor=actor,
+                                         briefings=items, quotes=tuple(q for q in quotes if q[0].slug in shown),
+                                         total_quotes=len(quotes), pager=pager,
+                                         description=actor.description or f"{actor.name} in {site.config.title}"))
         outputs.append(self.page("tags.html", "tags/index.html", "Tags"))
         for tag in site.tags:
-            outputs.append(self.page("tag.html", urls.tag_page(tag), f"Tag: {tag}", tag=tag,
-                                     briefings=site.briefings_by_tag[tag]))
+            outputs.extend(self.page("tag.html", path, page_title(f"Tag: {tag}", pager), tag=tag, briefings=items,
+                                     pager=pager)
+                           for path, items, pager in paginate(urls.tag_page(tag), site.briefings_by_tag[tag], size))
         outputs.append(self.page("timeline.html", "timeline/index.html", "Timeline"))
         outputs.append(self.page("search.html", "search/index.html", "Search",
                                  description=f"Search {site.config.title}: briefings, quotes and actors"))

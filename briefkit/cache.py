@@ -1,0 +1,397 @@
+"""The build cache: checked briefings by content hash, and the fingerprint of the last build.
+
+- A briefing's folder is checked (YAML composed, schema, quotes anchored, article rendered) only
+  when its content changed: the result (the diagnostics and the frozen `Briefing`) is stored under
+  a hash of everything it depends on: the files of its folder (names, kinds, the bytes of the
+  article and the annotations), actors.yaml, the way the content folder was named on the command
+  line, and the code of Briefkit itself. The CLI keeps them in a cache folder (one pickle per
+  briefing, see `cache_folder`); `serve` keeps them in memory.
+- A build that would change nothing stops early: the fingerprint (size, mtime and inode of every
+  file under the content and templates folders, the options, the code, and the output folder's
+  marker) equals the one stored by the last successful build. Files modified less than
+  RACY_SECONDS before that build started are never trusted by their stat alone (as git does).
+
+Deleting the cache folder, or `--no-cache`, gives a cold build; the output is the same either way.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Protocol
+
+from . import __version__
+from .diagnostics import Diagnostic, Position, Report, display_path
+from .loader import RawContent, load_briefing, load_yaml_file
+from .model import Site, make_site
+from .search import Record, actor_records, briefing_record, quote_record
+from .text.render import Renderer
+from .validation import (BriefingChecker, CheckedBriefing, Options, Registry, check_config, check_inline_actors,
+                         check_registry)
+from .writer import MARKER
+
+CACHE_FORMAT = b"briefkit-cache-1"
+RACY_SECONDS = 2.0
+DEPENDENCIES = ("Jinja2", "Markdown", "PyYAML", "nh3", "feedgen", "pagefind", "pagefind_bin")
+ARTICLE_AND_ANNOTATIONS = ("article.md", "article.txt", "annotations.yaml")
+
+# What checking one briefing folder gives: the loader's diagnostics, the checker's result, and
+# the briefing's search records (its own and its quotes'; search.records of the site).
+Entry = tuple[tuple[Diagnostic, ...], CheckedBriefing | None, tuple[Record, ...]]
+
+
+def cache_folder(out: Path) -> Path:
+    """The cache of the site built into `out`: $BRIEFKIT_CACHE, else $XDG_CACHE_HOME/briefkit (or
+    ~/.cache/briefkit), one folder per output folder. Not next to the site: a failed build leaves
+    nothing new beside it, and the cache is never deployed or committed by mistake."""
+    root = os.environ.get("BRIEFKIT_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "briefkit")
+    return Path(root) / hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:24]
+
+
+@functools.cache
+def code_version() -> str:
+    """A digest of Briefkit's code and the versions of the libraries that shape its output: a cache
+    written by other code is never used."""
+    digest = hashlib.sha256(CACHE_FORMAT + __version__.encode())
+    for name in DEPENDENCIES:
+        try:
+            digest.update(f"\0{name} {metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{name} none".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class Store(Protocol):
+    def get(self, key: str) -> Entry | None: ...
+    def put(self, key: str, entry: Entry) -> None: ...
+    def keep_only(self, keys: set[str]) -> None: ...
+
+
+@dataclass
+class MemoryStore:
+    """Checked briefings kept in memory between the rebuilds of one `serve`."""
+
+    entries: dict[str, Entry]
+
+    def get(self, key: str) -> Entry | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, entry: Entry) -> None:
+        self.entries[key] = entry
+
+    def keep_only(self, keys: set[str]) -> None:
+        for key in set(self.entries) - keys:
+            del self.entries[key]
+
+
+@dataclass
+class DiskStore:
+    """Checked briefings as pickles under `folder/briefings/`, one file per content hash.
+
+    New entries are written by `save()`: the pipeline saves after a build that succeeded, and
+    after a failed one only into a cache folder that exists already (a first build that fails
+    leaves nothing behind)."""
+
+    folder: Path
+    pending: dict[str, bytes] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)
+
+    def path(self, key: str) -> Path:
+        return self.folder / "briefings" / f"{key}.pickle"
+
+    def get(self, key: str) -> Entry | None:
+        try:
+            data = self.path(key).read_bytes()
+        except OSError:
+            return None
+        try:
+            return pickle.loads(data)
+        except Exception:  # a damaged or foreign file is a miss, never an error
+            return None
+
+    def put(self, key: str, entry: Entry) -> None:
+        self.pending[key] = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def keep_only(self, keys: set[str]) -> None:
+        self.used = keys
+
+    def save(self, create: bool = True) -> None:
+        """Write the new entries and delete those no briefing uses any more."""
+        if not create and not self.folder.is_dir():
+            return
+        for key, data in self.pending.items():
+            write_atomically(self.path(key), data)
+        self.pending.clear()
+        try:
+            names = os.listdir(self.folder / "briefings")
+        except OSError:
+            return
+        for name in names:
+            if name.endswith(".pickle") and name[:-7] not in self.used:
+                with contextlib_suppress():
+                    os.unlink(self.folder / "briefings" / name)
+
+
+class contextlib_suppress:
+    """Ignore an OSError (a cache file another build removed first)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        return kind is not None and issubclass(kind, OSError)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib_suppress():
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class SearchMemo:
+    """The last search bundle and the digest of the records it was made from (`search.write_index`):
+    when a build's records are the same (a template, layout or page-size edit, a role or a context
+    link changed), Pagefind does not run again. In memory for `serve`; on disk for `build`."""
+
+    path: Path | None = None
+    entry: tuple[str, dict[str, bytes]] | None = None
+
+    def get(self, key: str) -> dict[str, bytes] | None:
+        if self.entry is None and self.path is not None:
+            try:
+                self.entry = pickle.loads(self.path.read_bytes())
+            except Exception:
+                self.entry = None
+        return self.entry[1] if self.entry is not None and self.entry[0] == key else None
+
+    def put(self, key: str, files: dict[str, bytes]) -> None:
+        self.entry = (key, files)
+        if self.path is not None:
+            with contextlib_suppress():  # a cache that cannot be written is only slower
+                write_atomically(self.path, pickle.dumps(self.entry, protocol=pickle.HIGHEST_PROTOCOL))
+                for old in self.path.parent.glob("search-bundle-*.pickle"):  # made by other code
+                    if old != self.path:
+                        old.unlink()
+
+
+# --- checked briefings, from the cache or checked again ------------------------------------------
+
+
+def folder_key(folder: Path, base: bytes) -> str:
+    """The content hash of one briefing folder: what its check depends on besides `base`."""
+    digest = hashlib.sha256(base + b"\0slug\0" + folder.name.encode())  # the slug is in the model
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        digest.update(f"unreadable {exc.errno}".encode())
+        return digest.hexdigest()
+    for entry in entries:
+        kind = "link" if entry.is_symlink() else "dir" if entry.is_dir() else "file" if entry.is_file() else "other"
+        digest.update(f"\0{entry.name}\0{kind}\0".encode())
+        if kind == "file" and entry.name in ARTICLE_AND_ANNOTATIONS:
+            try:
+                data = Path(entry.path).read_bytes()
+            except OSError as exc:
+                data = f"unreadable {exc.errno}".encode()
+            digest.update(len(data).to_bytes(8, "big") + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def check_folder(folder: Path, src: Path, src_display: str, registry: Registry, renderer: Renderer) -> Entry:
+    """Load and check one briefing folder on its own (what `build_model` does for each)."""
+    report = Report()
+    raw = load_briefing(folder, src, src_display, report)
+    checked = BriefingChecker(registry, renderer).check(raw) if raw is not None else None
+    briefing = checked.briefing if checked is not None else None
+    found = (briefing_record(briefing), *(quote_record(briefing, q) for q in briefing.quotes)) if briefing else ()
+    return tuple(report.items), checked, found
+
+
+def briefing_folders(src: Path, src_display: str, report: Report) -> list[Path]:
+    """The briefing folders of the content folder, with the loader's top-level diagnostics.
+
+    The same walk as `loader.load_content` (the property tests compare the two builds)."""
+    import re  # noqa: PLC0415
+    show = lambda p: display_path(src_display, src, p)  # noqa: E731
+    folders = []
+    for entry in sorted(src.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            folders.append(entry)
+        elif entry.is_symlink():
+            report.at("error", "symlink", "symbolic links are not followed", Position(show(entry)),
+                      "copy the folder into the content folder instead")
+        elif entry.name not in ("site.yaml", "actors.yaml"):
+            hint = "did you mean site.yaml or actors.yaml?" if re.search(r"\.ya?ml$", entry.name) else \
+                "the content folder holds site.yaml, actors.yaml and one folder per briefing"
+            report.at("warning", "unused-file", f"'{entry.name}' is not used", Position(show(entry)), hint)
+    return folders
+
+
+def build_model_cached(src: Path, src_display: str, options: Options, report: Report, store: Store,
+                       check_all: Callable[[list[Path], Registry], list[Entry]] | None = None,
+                       progress: Callable[[int, int], None] | None = None,
+                       loaded: Callable[[], None] | None = None,
+                       search: dict[str, tuple[Record, ...]] | None = None) -> Site:
+    """`validation.build_model(load_content(...))`, checking again only the briefings that changed.
+
+    `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
+    `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
+    `search`, when given, receives each briefing's search records by slug (see `search_records`)."""
+    site_yaml = load_yaml_file(src / "site.yaml", display_path(src_display, src, src / "site.yaml"), report) \
+        if (src / "site.yaml").is_file() else None
+    actors_path = src / "actors.yaml"
+    actors_yaml = load_yaml_file(actors_path, display_path(src_display, src, actors_path), report) \
+        if actors_path.is_file() else None
+    config = check_config(RawContent(site_yaml, None, ()), options, report)
+    registry = check_registry(RawContent(None, actors_yaml, ()), report)
+    folders = briefing_folders(src, src_display, report)
+    registry_bytes = actors_yaml[0].text.encode("utf-8") if actors_yaml is not None else b"\0none"
+    base = hashlib.sha256(b"\0".join([code_version().encode(), registry_bytes, src_display.encode(),
+                                      str(src).encode(), src.resolve().name.encode()])).digest()
+    keys = [folder_key(folder, base) for folder in folders]
+    entries: list[Entry | None] = [store.get(key) for key in keys]
+    missing = [i for i, entry in enumerate(entries) if entry is None]
+    if loaded is not None:
+        loaded()
+    if missing:
+        if check_all is None:
+            renderer = Renderer()
+            fresh = [check_folder(folders[i], src, src_display, registry, renderer) for i in missing]
+        else:
+            fresh = check_all([folders[i] for i in missing], registry)
+        for i, entry in zip(missing, fresh):
+            entries[i] = entry
+            store.put(keys[i], entry)
+    store.keep_only(set(keys))
+    if progress is not None:
+        progress(len(folders), len(folders))
+    checked = []
+    for diagnostics, result, found in entries:
+        report.extend(diagnostics)
+        if result is not None:
+            checked.append(result)
+            if search is not None and result.briefing is not None:
+                search[result.briefing.slug] = found
+    for result in checked:
+        report.extend(result.diagnostics)
+    check_inline_actors(checked, report)
+    briefings = [result.briefing for result in checked if result.briefing is not None]
+    return make_site(config, [b for b in briefings if options.drafts or not b.draft])
+
+
+def search_records(site: Site, by_slug: dict[str, tuple[Record, ...]]) -> tuple[Record, ...]:
+    """`search.records(site)`, with each briefing's records as the cache kept them."""
+    found = [by_slug[b.slug] for b in site.briefings]
+    return (*(f[0] for f in found), *(r for f in found for r in f[1:]), *actor_records(site))
+
+
+# --- the fingerprint of a whole build ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    inputs: str      # digest of the stat of every input file, the options and the code
+    started_ns: int  # wall-clock time the scan started
+    newest_ns: int   # the newest mtime among the inputs
+
+
+def fingerprint(folders: list[Path], settings: tuple) -> Fingerprint:
+    """Stat every file under `folders` (content, templates), with the options and the code."""
+    started = time.time_ns()
+    parts = [repr(settings), code_version()]
+    newest = 0
+
+    def walk(top: str, rel: str) -> None:
+        nonlocal newest
+        try:
+            entries = sorted(os.scandir(top), key=lambda e: e.name)
+        except OSError as exc:
+            parts.append(f"{rel}\0unreadable {exc.errno}")
+            return
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            newest = max(newest, st.st_mtime_ns)
+            parts.append(f"{rel}{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+                         f"\0{st.st_mode}")
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path, f"{rel}{entry.name}/")
+
+    for root in folders:
+        parts.append(f"root {root.resolve()}")
+        walk(str(root), "")
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    return Fingerprint(digest, started, newest)
+
+
+def output_state(out: Path) -> str:
+    """The output folder as the last build left it (each build writes a new marker file)."""
+    try:
+        marker = os.lstat(out / MARKER)
+        return f"{marker.st_ino} {marker.st_mtime_ns} {os.lstat(out).st_ino}"
+    except OSError:
+        return "none"
+
+
+def prune(folder: Path, out: Path) -> None:
+    """Note which output folder `folder` serves, and delete the caches of output folders that no
+    longer exist (each has a folder beside this one): the cache stays the size of the live sites."""
+    note = folder / "output.txt"
+    if not note.is_file():
+        write_atomically(note, str(out.resolve()).encode())
+    for sibling in folder.parent.iterdir():
+        if sibling == folder or not (sibling / "output.txt").is_file():
+            continue
+        try:
+            gone = not Path((sibling / "output.txt").read_text(encoding="utf-8")).exists()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if gone:
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+def last_build(folder: Path, out: Path) -> Path:
+    """Where the fingerprint of the last build into `out` is kept."""
+    return folder / f"last-build-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]}.pickle"
+
+
+def unchanged(folder: Path, now: Fingerprint, out: Path):
+    """The report stored by the last build when nothing changed since; else None."""
+    try:
+        stored, output, result = pickle.loads(last_build(folder, out).read_bytes())
+    except Exception:
+        return None
+    if stored.inputs != now.inputs or output != output_state(out):
+        return None
+    if now.newest_ns >= stored.started_ns - int(RACY_SECONDS * 1e9):
+        return None  # a file changed too close to that build for its stat to be trusted
+    return result
+
+
+def remember(folder: Path, before: Fingerprint, out: Path, result) -> None:
+    """Store the fingerprint taken before a successful build, the output it wrote, and its report."""
+    write_atomically(last_build(folder, out), pickle.dumps((before, output_state(out), result)))

@@ -1,0 +1,113 @@
+"""Work shared across processes (`--jobs N`): forked workers, results in a deterministic order.
+
+The workers are forked, so they start with the parent's model and templates and nothing is
+pickled on the way in; each sends its results back once, through a pipe. The parent does a
+share of the work too. Output never depends on the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from pathlib import Path
+from typing import Callable, Sequence, TypeVar
+
+from .model import Site
+from .render import PageRenderer, render_site
+from .writer import Output
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def default_jobs() -> int:
+    """The number of CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed without an exception that could be sent back."""
+
+
+def _work(function: Callable, chunk: Sequence, conn) -> None:
+    try:
+        result = ("ok", [function(item) for item in chunk])
+    except BaseException as exc:  # sent to the parent, which raises it
+        result = ("error", exc)
+    try:
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        data = pickle.dumps(("error", WorkerError(f"{type(result[1]).__name__}: {result[1]} ({exc})")))
+    conn.send_bytes(data)
+    conn.close()
+
+
+def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
+    """[function(item) for item in items], shared among `jobs` processes (forked; Linux, macOS)."""
+    jobs = min(jobs, len(items))
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [function(item) for item in items]
+    context = multiprocessing.get_context("fork")
+    workers = []
+    for share in range(1, jobs):
+        reader, writer = context.Pipe(duplex=False)
+        process = context.Process(target=_work, args=(function, items[share::jobs], writer), daemon=True)
+        process.start()
+        writer.close()
+        workers.append((process, reader))
+    shares: list[list[R]] = []
+    failure: BaseException | None = None
+    try:
+        shares.append([function(item) for item in items[0::jobs]])
+    except BaseException as exc:
+        failure = exc
+    for process, reader in workers:
+        try:
+            status, value = pickle.loads(reader.recv_bytes())
+        except EOFError:
+            status, value = "error", WorkerError(f"a worker process stopped (exit code {process.exitcode})")
+        finally:
+            reader.close()
+            process.join()
+        if status == "error":
+            failure = failure or value
+        else:
+            shares.append(value)
+    if failure is not None:
+        raise failure
+    return [shares[i % jobs][i // jobs] for i in range(len(items))]
+
+
+class ShareRenderer(PageRenderer):
+    """Renders every `jobs`-th page (from `share`); the others are left empty, for another worker."""
+
+    def __init__(self, site: Site, folder: Path, share: int, jobs: int):
+        super().__init__(site, folder)
+        self.share, self.jobs, self.count = share, jobs, 0
+        self.mine: set[str] = set()
+
+    def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
+        number, self.count = self.count, self.count + 1
+        if number % self.jobs != self.share:
+            return Output(path, b"")
+        self.mine.add(path)
+        return super().page(template, path, title, root, **context)
+
+
+def render_parallel(site: Site, folder: Path, jobs: int) -> list[Output]:
+    """`render_site(site, folder)`, the pages shared among `jobs` processes."""
+    if jobs <= 1:
+        return render_site(site, folder)
+
+    def share(number: int):
+        renderer = ShareRenderer(site, folder, number, jobs)
+        outputs = renderer.all()
+        return outputs if number == 0 else [o for o in outputs if o.path in renderer.mine]
+
+    first, *others = fork_map(share, list(range(jobs)), jobs)
+    pages = {output.path: output for part in others for output in part}
+    return [pages.get(output.path, output) for output in first]
