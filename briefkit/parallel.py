@@ -97,6 +97,13 @@ class ShareRenderer(PageRenderer):
         self.mine.add(path)
         return super().page(template, path, title, root, **context)
 
+    def briefing(self, briefing) -> list[Output]:
+        outputs = super().briefing(briefing)
+        # The annotations export is read off the rendered page: it is this worker's when the page is.
+        if outputs[0].path in self.mine:
+            self.mine.update(output.path for output in outputs[1:])
+        return outputs
+
 
 def render_parallel(site: Site, folder: Path, jobs: int) -> list[Output]:
     """`render_site(site, folder)`, the pages shared among `jobs` processes."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 import os
 import textwrap
 from pathlib import Path
@@ -21,6 +22,10 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("ci", max_examples=1000, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=150, deadline=None)
+# The build cache goes to a throw-away folder, never the developer's ~/.cache (subprocess builds
+# inherit it); tests about the cache set their own.
+os.environ["BRIEFKIT_CACHE"] = tempfile.mkdtemp(prefix="briefkit-test-cache-")
+
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI", "") not in ("", "0", "false") else "dev"))
 
