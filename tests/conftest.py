@@ -6,10 +6,12 @@ module-scoped fixtures can use them too.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import tempfile
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -25,6 +27,7 @@ settings.register_profile("dev", max_examples=150, deadline=None)
 # The build cache goes to a throw-away folder, never the developer's ~/.cache (subprocess builds
 # inherit it); tests about the cache set their own.
 os.environ["BRIEFKIT_CACHE"] = tempfile.mkdtemp(prefix="briefkit-test-cache-")
+atexit.register(shutil.rmtree, os.environ["BRIEFKIT_CACHE"], True)
 
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE")
                       or ("ci" if os.environ.get("CI", "") not in ("", "0", "false") else "dev"))
