@@ -9,9 +9,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import io
-import tempfile
 import os
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
