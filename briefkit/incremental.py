@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import MemoryStore, SearchMemo
-from .model import Site
+from .exports import Exporter, annotations_path
+from .model import Briefing, Site
 from .pipeline import BuildOptions, BuildReport, build
 from .render import PageRenderer, templates_dir
 from .writer import Output
@@ -62,12 +63,32 @@ class RenderCache:
     reused: list[str] = field(default_factory=list)    # pages taken from the build before
     briefings: dict = field(default_factory=dict)       # checked briefings by content hash (cache.py)
     search: SearchMemo = field(default_factory=SearchMemo)  # the last search bundle
+    exports: dict[str, tuple[tuple, Output]] = field(default_factory=dict)  # annotations.jsonld by path
+
+
+class CachingExporter(Exporter):
+    """An Exporter that reuses a briefing's annotations export when its page and inputs are unchanged."""
+
+    def __init__(self, site: Site, last: dict[str, tuple[tuple, Output]]):
+        super().__init__(site)
+        self.last = last
+        self.fresh: dict[str, tuple[tuple, Output]] = {}
+
+    def annotations(self, briefing: Briefing, page_html: str) -> Output:
+        # The export is read off the rendered page, so the page's bytes stand for everything it shows.
+        key = (hashlib.blake2b(page_html.encode("utf-8")).digest(), self.site.config, briefing)
+        path = annotations_path(briefing.slug)
+        hit = self.last.get(path)
+        output = hit[1] if hit is not None and hit[0] == key else super().annotations(briefing, page_html)
+        self.fresh[path] = (key, output)
+        return output
 
 
 class CachingRenderer(PageRenderer):
     def __init__(self, site: Site, folder: Path, cache: RenderCache):
         super().__init__(site, folder)
         self.cache = cache
+        self.exports = CachingExporter(site, cache.exports)
         self.digest, self.site_readers = template_state(folder)
         self.fresh: dict[str, tuple[tuple, Output]] = {}
         self.rendered: list[str] = []
@@ -92,6 +113,7 @@ def render_incremental(site: Site, cache: RenderCache, folder: Path | None = Non
     renderer = CachingRenderer(site, folder or templates_dir(), cache)
     outputs = renderer.all()
     cache.pages, cache.rendered, cache.reused = renderer.fresh, renderer.rendered, renderer.reused
+    cache.exports = renderer.exports.fresh
     return outputs
 
 

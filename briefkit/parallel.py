@@ -13,6 +13,8 @@ import pickle
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
+from . import urls
+from .exports import annotations_path
 from .model import Site
 from .render import PageRenderer, render_site
 from .writer import Output
@@ -98,10 +100,16 @@ class ShareRenderer(PageRenderer):
         return super().page(template, path, title, root, **context)
 
     def briefing(self, briefing) -> list[Output]:
+        path = urls.briefing_page(briefing.slug)
+        # The page is another worker's, and so is its export (read off the page): placeholders in
+        # PageRenderer.briefing's order, without rendering or reading anything.
+        if self.count % self.jobs != self.share:
+            self.count += 1
+            folder = path.rsplit("/", 1)[0]
+            return [Output(path, b""), Output(annotations_path(briefing.slug), b""),
+                    *(Output(f"{folder}/{name}", copy_from=source) for name, source in briefing.media)]
         outputs = super().briefing(briefing)
-        # The annotations export is read off the rendered page: it is this worker's when the page is.
-        if outputs[0].path in self.mine:
-            self.mine.update(output.path for output in outputs[1:])
+        self.mine.update(output.path for output in outputs[1:])
         return outputs
 
 

@@ -284,3 +284,29 @@ def test_a_cache_that_cannot_be_written_only_makes_the_build_slower(tmp_path, mo
     build_ok(EXAMPLE, tmp_path / "out")
     build_ok(EXAMPLE, tmp_path / "cold", "--no-cache")
     assert snapshot(tmp_path / "out") == snapshot(tmp_path / "cold")
+
+
+def test_an_edit_exports_again_only_the_briefings_whose_page_changed(tmp_path, monkeypatch):
+    """The annotations export (read off each page) is reused with its unchanged page."""
+    from briefkit.exports import Exporter
+    exported: list[str] = []
+    original = Exporter.annotations
+
+    def counting(self, briefing, page_html):
+        exported.append(briefing.slug)
+        return original(self, briefing, page_html)
+
+    monkeypatch.setattr(Exporter, "annotations", counting)
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    cache = RenderCache()
+    options = BuildOptions(src=src, out=tmp_path / "inc", src_display=str(src))
+    build_incremental(options, cache)
+    assert sorted(exported) == sorted([SLUG, *OTHERS])  # a cold cache exports every briefing
+    annotations = src / SLUG / "annotations.yaml"
+    replace(annotations, first_line(annotations, "title:"), "title: Harbour talks, renamed")
+    exported.clear()
+    build_incremental(options, cache)
+    assert exported == [SLUG]
+    build_ok(src, tmp_path / "full", "--jobs", "1", "--no-cache")
+    assert snapshot(tmp_path / "inc") == snapshot(tmp_path / "full")
