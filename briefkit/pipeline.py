@@ -59,47 +59,15 @@ def build(options: BuildOptions, progress: Progress | None = None,
     checked briefings and `search` the last search bundle between builds (serve passes them in
     memory; else options.cache is used)."""
     tell = progress or (lambda stage, done, total: None)
-    if not options.src.is_dir():
-        raise UsageError(f"content folder {options.src_display} does not exist")
-    if options.write:
-        try:
-            check_output_folder(options.out, options.src)
-        except OSError as exc:
-            raise UsageError(f"cannot use {options.out} as the output folder: {exc.strerror or exc}") from exc
-    report, stages, clock = Report(), {}, time.perf_counter()
-    before = None
-    if options.cache is not None and options.write:
-        before = fingerprint([options.src, options.templates or templates_dir()], settings(options))
-        done = unchanged(options.cache, before, options.out)
-        if done is not None:  # nothing changed since the last build: its output stands
-            return replace(done, stages={"up to date": time.perf_counter() - clock})
-    disk = DiskStore(options.cache) if store is None and options.cache is not None else None
-    if search is None and options.cache is not None:
-        search = SearchMemo(options.cache / f"search-bundle-{code_version()[:16]}.pickle")  # Pagefind's version too
-    store = store or disk
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        stages[stage], clock = now - clock, now
-
-    model_options = Options(options.base_url, options.drafts)
-    items = None  # the search records, when the cache has them
-    if store is None:
-        raw = load_content(options.src, options.src_display, report)
-        lap("load")
-        site = build_model(raw, model_options, report, lambda done, total: tell("validate", done, total))
-    else:
-        found: dict = {}
-        site = build_model_cached(options.src, options.src_display, model_options, report, store,
-                                  checker(options), lambda done, total: tell("validate", done, total),
-                                  lambda: lap("load"), found)
-        items = search_records(site, found)
-    lap("validate")
+    check_folders(options)
+    clock = Clock()
+    caches = Caches.open(options, store, search)
+    if caches.done is not None:  # nothing changed since the last build: its output stands
+        return replace(caches.done, stages={"up to date": clock.total()})
+    report = Report()
+    site, items = check_content(options, caches, report, tell, clock)
     if report.errors or (options.strict and report.warnings):
-        if disk is not None:
-            with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-                disk.save(create=False)
+        caches.keep_checked()
         raise ContentError(report.sorted())
     files = pages = 0
     if options.write:
@@ -108,39 +76,123 @@ def build(options: BuildOptions, progress: Progress | None = None,
         outputs = render(site) if render is not None else \
             render_parallel(site, options.templates or templates_dir(), options.jobs)
         pages = sum(output.path.endswith(".html") for output in outputs)
-        lap("render")
+        clock.lap("render")
         tell("render", 1, 1)
         tell("write", 0, 1)
-        search_time = 0.0
-
-        def index(folder: Path) -> int:
-            """The search index, written into the new site before it replaces the old one."""
-            nonlocal search_time
-            started = time.perf_counter()
-            count = write_index(site, folder, items, search)
-            search_time = time.perf_counter() - started
-            return count
-
-        try:
-            files = write_site(outputs, options.out, finish=index)
-        except SearchIndexError as exc:
-            raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
-        except OSError as exc:
-            raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
-                             + (f" ({exc.filename})" if exc.filename else "")) from exc
-        lap("write")
+        files = write_output(site, outputs, items, options, caches.search, clock)
         tell("write", 1, 1)
-        stages["write"] -= search_time
-        stages["search"] = search_time
     result = BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                         files, stages, pages)
-    with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-        if disk is not None:
-            disk.save()
-        if before is not None:
-            remember(options.cache, before, options.out, result)
-            prune(options.cache, options.out)
+                         files, clock.stages, pages)
+    caches.remember(options, result)
     return result
+
+
+class Clock:
+    """Stage times: each lap is the time since the one before."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.stages: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage], self.last = now - self.last, now
+
+    def total(self) -> float:
+        return time.perf_counter() - self.start
+
+
+def check_folders(options: BuildOptions) -> None:
+    """Refuse a missing content folder, or an output folder Briefkit must not replace."""
+    if not options.src.is_dir():
+        raise UsageError(f"content folder {options.src_display} does not exist")
+    if options.write:
+        try:
+            check_output_folder(options.out, options.src)
+        except OSError as exc:
+            raise UsageError(f"cannot use {options.out} as the output folder: {exc.strerror or exc}") from exc
+
+
+@dataclass
+class Caches:
+    """What one build reads from and leaves to the next (all None for a cold build)."""
+
+    store: Store | None  # checked briefings by content hash
+    search: SearchMemo | None  # the last search bundle
+    disk: DiskStore | None  # `store` when it is the on-disk cache, saved after the build
+    before: tuple | None  # the inputs' fingerprint, for the next build's early exit
+    done: BuildReport | None  # the last build's report when nothing changed since
+
+    @classmethod
+    def open(cls, options: BuildOptions, store: Store | None, search: SearchMemo | None) -> Caches:
+        before = done = None
+        if options.cache is not None and options.write:
+            before = fingerprint([options.src, options.templates or templates_dir()], settings(options))
+            done = unchanged(options.cache, before, options.out)
+        disk = DiskStore(options.cache) if store is None and options.cache is not None else None
+        if search is None and options.cache is not None:
+            search = SearchMemo(options.cache / f"search-bundle-{code_version()[:16]}.pickle")  # Pagefind's version too
+        return cls(store or disk, search, disk, before, done)
+
+    def keep_checked(self) -> None:
+        """After a failed build: keep the briefings checked so far (the output stays as it was)."""
+        if self.disk is not None:
+            with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+                self.disk.save(create=False)
+
+    def remember(self, options: BuildOptions, result: BuildReport) -> None:
+        """After a successful build: save the checked briefings and the fingerprint."""
+        with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+            if self.disk is not None:
+                self.disk.save()
+            if self.before is not None:
+                remember(options.cache, self.before, options.out, result)
+                prune(options.cache, options.out)
+
+
+def check_content(options: BuildOptions, caches: Caches, report: Report, tell: Progress,
+                  clock: Clock) -> tuple[Site, list | None]:
+    """Load and check every briefing into the model (through the cache when there is one); also
+    the search records when the cache holds them."""
+    model_options = Options(options.base_url, options.drafts)
+    told = lambda done, total: tell("validate", done, total)  # noqa: E731
+    if caches.store is None:
+        raw = load_content(options.src, options.src_display, report)
+        clock.lap("load")
+        site, items = build_model(raw, model_options, report, told), None
+    else:
+        found: dict = {}
+        site = build_model_cached(options.src, options.src_display, model_options, report, caches.store,
+                                  checker(options), told, lambda: clock.lap("load"), found)
+        items = search_records(site, found)
+    clock.lap("validate")
+    return site, items
+
+
+def write_output(site: Site, outputs: list[Output], items: list | None, options: BuildOptions,
+                 search: SearchMemo | None, clock: Clock) -> int:
+    """Write the site and its search index, swapped in whole; returns the files written."""
+    search_time = 0.0
+
+    def index(folder: Path) -> int:
+        """The search index, written into the new site before it replaces the old one."""
+        nonlocal search_time
+        started = time.perf_counter()
+        count = write_index(site, folder, items, search)
+        search_time = time.perf_counter() - started
+        return count
+
+    try:
+        files = write_site(outputs, options.out, finish=index)
+    except SearchIndexError as exc:
+        raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
+    except OSError as exc:
+        raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
+                         + (f" ({exc.filename})" if exc.filename else "")) from exc
+    clock.lap("write")
+    clock.stages["write"] -= search_time
+    clock.stages["search"] = search_time
+    return files
 
 
 def settings(options: BuildOptions) -> tuple:
