@@ -23,15 +23,16 @@ import pickle
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Protocol
 
 from . import __version__
-from .diagnostics import Diagnostic, Position, Report, display_path
-from .loader import RawContent, load_briefing, load_yaml_file
+from .diagnostics import Diagnostic, Report
+from .loader import MAX_ARTICLE_BYTES, RawContent, content_folders, load_briefing, load_settings
 from .model import Site, make_site
+from .speakers import check_briefing_speakers, check_conflicts
 from .search import Record, actor_records, briefing_record, quote_record
 from .text.render import Renderer
 from .validation import (BriefingChecker, CheckedBriefing, Options, Registry, check_config, check_inline_actors,
@@ -210,7 +211,10 @@ def folder_key(folder: Path, base: bytes) -> str:
         digest.update(f"\0{entry.name}\0{kind}\0".encode())
         if kind == "file" and entry.name in ARTICLE_AND_ANNOTATIONS:
             try:
-                data = Path(entry.path).read_bytes()
+                info = entry.stat()
+                # A file over the loader's limit is refused without being read: hash its stat only.
+                data = f"too large {info.st_size} {info.st_mtime_ns} {info.st_ino}".encode() \
+                    if info.st_size > MAX_ARTICLE_BYTES else Path(entry.path).read_bytes()
             except OSError as exc:
                 data = f"unreadable {exc.errno}".encode()
             digest.update(len(data).to_bytes(8, "big") + hashlib.sha256(data).digest())
@@ -223,30 +227,10 @@ def check_folder(folder: Path, src: Path, src_display: str, registry: Registry, 
     raw = load_briefing(folder, src, src_display, report)
     checked = BriefingChecker(registry, renderer).check(raw) if raw is not None else None
     briefing = checked.briefing if checked is not None else None
+    if briefing is not None:
+        checked = replace(checked, claims=check_briefing_speakers(raw, briefing, report))
     found = (briefing_record(briefing), *(quote_record(briefing, q) for q in briefing.quotes)) if briefing else ()
     return tuple(report.items), checked, found
-
-
-def briefing_folders(src: Path, src_display: str, report: Report) -> list[Path]:
-    """The briefing folders of the content folder, with the loader's top-level diagnostics.
-
-    The same walk as `loader.load_content` (the property tests compare the two builds)."""
-    import re  # noqa: PLC0415
-    show = lambda p: display_path(src_display, src, p)  # noqa: E731
-    folders = []
-    for entry in sorted(src.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith((".", "_")):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            folders.append(entry)
-        elif entry.is_symlink():
-            report.at("error", "symlink", "symbolic links are not followed", Position(show(entry)),
-                      "copy the folder into the content folder instead")
-        elif entry.name not in ("site.yaml", "actors.yaml"):
-            hint = "did you mean site.yaml or actors.yaml?" if re.search(r"\.ya?ml$", entry.name) else \
-                "the content folder holds site.yaml, actors.yaml and one folder per briefing"
-            report.at("warning", "unused-file", f"'{entry.name}' is not used", Position(show(entry)), hint)
-    return folders
 
 
 def build_model_cached(src: Path, src_display: str, options: Options, report: Report, store: Store,
@@ -259,14 +243,10 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
     `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
     `search`, when given, receives each briefing's search records by slug (see `search_records`)."""
-    site_yaml = load_yaml_file(src / "site.yaml", display_path(src_display, src, src / "site.yaml"), report) \
-        if (src / "site.yaml").is_file() else None
-    actors_path = src / "actors.yaml"
-    actors_yaml = load_yaml_file(actors_path, display_path(src_display, src, actors_path), report) \
-        if actors_path.is_file() else None
+    site_yaml, actors_yaml = load_settings(src, src_display, report)
     config = check_config(RawContent(site_yaml, None, ()), options, report)
     registry = check_registry(RawContent(None, actors_yaml, ()), report)
-    folders = briefing_folders(src, src_display, report)
+    folders = content_folders(src, src_display, report)
     registry_bytes = actors_yaml[0].text.encode("utf-8") if actors_yaml is not None else b"\0none"
     base = hashlib.sha256(b"\0".join([code_version().encode(), registry_bytes, src_display.encode(),
                                       str(src).encode(), src.resolve().name.encode()])).digest()
@@ -297,6 +277,7 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     for result in checked:
         report.extend(result.diagnostics)
     check_inline_actors(checked, report)
+    check_conflicts((claim for result in checked for claim in result.claims), report)
     briefings = [result.briefing for result in checked if result.briefing is not None]
     return make_site(config, [b for b in briefings if options.drafts or not b.draft])
 

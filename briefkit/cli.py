@@ -34,10 +34,11 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--out", default="site", metavar="DIR", help="output folder (default: site)")
         if name == "build":
             sub.add_argument("--base-url", metavar="URL", help="absolute URL the site is served from")
+        if name in ("build", "check"):
             sub.add_argument("--jobs", type=int, metavar="N", help="processes to check and render with "
                              "(default: the number of CPUs)")
-            sub.add_argument("--no-cache", action="store_true", help="ignore the cache folder: a cold build "
-                             "(the cache is in $BRIEFKIT_CACHE, else ~/.cache/briefkit)")
+            sub.add_argument("--no-cache", action="store_true", help="ignore the cache folder: check every "
+                             "briefing again (the cache is in $BRIEFKIT_CACHE, else ~/.cache/briefkit)")
         if name == "check":
             sub.add_argument("--format", choices=FORMATS, default="text",
                              help="text (default), json (one object a line) or github (Actions annotations)")

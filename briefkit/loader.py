@@ -343,23 +343,26 @@ def load_briefing(folder: Path, src: Path, src_display: str, report: Report) -> 
                        f"{src.resolve().name}/{folder.name}/annotations.yaml")
 
 
-def load_content(src: Path, src_display: str, report: Report) -> RawContent:
-    """Read the whole content folder in a stable order."""
+def load_settings(src: Path, src_display: str, report: Report) -> tuple[tuple[SourceFile, Node | None] | None, ...]:
+    """site.yaml and actors.yaml, each None when absent (or a symbolic link: see `content_folders`)."""
     show = lambda p: display_path(src_display, src, p)  # noqa: E731
-    site = actors = None
-    # A symbolic link is reported in the loop below and never read: its target may be anywhere.
-    if (src / "site.yaml").is_file() and not (src / "site.yaml").is_symlink():
-        site = load_yaml_file(src / "site.yaml", show(src / "site.yaml"), report)
-    if (src / "actors.yaml").is_file() and not (src / "actors.yaml").is_symlink():
-        actors = load_yaml_file(src / "actors.yaml", show(src / "actors.yaml"), report)
-    briefings = []
+    loaded = []
+    for name in ("site.yaml", "actors.yaml"):
+        path = src / name
+        # A symbolic link is reported by `content_folders` and never read: its target may be anywhere.
+        loaded.append(load_yaml_file(path, show(path), report) if path.is_file() and not path.is_symlink() else None)
+    return loaded[0], loaded[1]
+
+
+def content_folders(src: Path, src_display: str, report: Report) -> list[Path]:
+    """The briefing folders of the content folder in a stable order, reporting what else is there."""
+    show = lambda p: display_path(src_display, src, p)  # noqa: E731
+    folders = []
     for entry in sorted(src.iterdir(), key=lambda p: p.name):
         if entry.name.startswith((".", "_")):
             continue
         if entry.is_dir() and not entry.is_symlink():
-            raw = load_briefing(entry, src, src_display, report)
-            if raw is not None:
-                briefings.append(raw)
+            folders.append(entry)
         elif entry.is_symlink():
             report.at("error", "symlink", "symbolic links are not followed", Position(show(entry)),
                       f"copy the {'folder' if entry.is_dir() else 'file'} into the content folder instead")
@@ -367,4 +370,15 @@ def load_content(src: Path, src_display: str, report: Report) -> RawContent:
             hint = "did you mean site.yaml or actors.yaml?" if re.search(r"\.ya?ml$", entry.name) else \
                 "the content folder holds site.yaml, actors.yaml and one folder per briefing"
             report.at("warning", "unused-file", f"'{entry.name}' is not used", Position(show(entry)), hint)
+    return folders
+
+
+def load_content(src: Path, src_display: str, report: Report) -> RawContent:
+    """Read the whole content folder in a stable order."""
+    site, actors = load_settings(src, src_display, report)
+    briefings = []
+    for folder in content_folders(src, src_display, report):
+        raw = load_briefing(folder, src, src_display, report)
+        if raw is not None:
+            briefings.append(raw)
     return RawContent(site, actors, tuple(briefings))

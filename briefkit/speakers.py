@@ -8,12 +8,12 @@ two briefings. Both are warnings: pronoun-only attributions ("she said") are com
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .diagnostics import WARNING, Position, Report
+from .diagnostics import WARNING, Diagnostic, Position, Report
 from .text.anchoring import quote_parts
 from .text.tree import BLOCK_TAGS
 
@@ -88,35 +88,64 @@ def quote_positions(raw, number: int) -> tuple[Position, Position]:
     return at("text"), at("speaker")
 
 
+@dataclass(frozen=True)
+class Claim:
+    """One quote's attribution, for the check across briefings: the quote's folded words, who
+    said it, where its text is, and the warning to give at its speaker when another briefing
+    gives the same words to someone else (its message filled in then)."""
+
+    key: str
+    slug: str
+    speaker: str
+    text_pos: Position
+    conflict: Diagnostic
+
+
+def check_briefing_speakers(raw, briefing, report: Report) -> tuple[Claim, ...]:
+    """Warn about the briefing's quotes whose speaker is not named near them; return its claims.
+
+    Depends on this briefing alone (so the build cache keeps the result with it)."""
+    source = raw.annotations
+    blocks = reading_blocks(briefing.article_html)
+    claims = []
+    for quote in briefing.quotes:
+        text_pos, speaker_pos = quote_positions(raw, quote.number)
+        if quote.anchored:
+            index = next((i for i, b in enumerate(blocks) if str(quote.number) in b.quotes), None)
+            near = blocks[max(0, index - 1):index + 1] if index is not None else []
+            if near and not any(quote.speaker.id in block.actors for block in near):
+                report.add(source.diagnostic(
+                    WARNING, "speaker-not-named",
+                    f"quote {quote.number}'s speaker '{quote.speaker.id}' ({quote.speaker.name}) is not "
+                    "named in the quote's paragraph or the one before it", speaker_pos,
+                    "fine if the article says 'she said' or the like; otherwise check the speaker, or add "
+                    "the name the article uses to the actor's aliases"))
+        key = " ".join(quote_parts(quote.text)).casefold()
+        if key:
+            conflict = source.diagnostic(WARNING, "speaker-conflict", str(quote.number), speaker_pos,
+                                         "one of the two attributions is probably wrong: check both articles")
+            claims.append(Claim(key, briefing.slug, quote.speaker.id, text_pos, conflict))
+    return tuple(claims)
+
+
+def check_conflicts(claims: Iterable[Claim], report: Report) -> None:
+    """Warn where a quote's words are given to a speaker other than the one who first said them
+    (claims in the order of the briefings)."""
+    first: dict[str, Claim] = {}
+    for claim in claims:
+        earlier = first.setdefault(claim.key, claim)
+        if earlier.slug != claim.slug and earlier.speaker != claim.speaker:
+            where = earlier.text_pos
+            report.add(replace(claim.conflict, message=(
+                f"quote {claim.conflict.message} is attributed to '{claim.speaker}' here but to "
+                f"'{earlier.speaker}' in {where.path}:{where.line}")))
+
+
 def check_speakers(raw_briefings: Iterable, briefings: Iterable, report: Report) -> None:
     """Warn about unnamed speakers and about one quote given to two speakers (briefings that
     failed their checks are None and skipped)."""
-    first: dict[str, tuple[str, str, Position]] = {}  # folded quote -> (slug, speaker id, text position)
+    claims: list[Claim] = []
     for raw, briefing in zip(raw_briefings, briefings):
-        if briefing is None:
-            continue
-        source = raw.annotations
-        blocks = reading_blocks(briefing.article_html)
-        for quote in briefing.quotes:
-            text_pos, speaker_pos = quote_positions(raw, quote.number)
-            if quote.anchored:
-                index = next((i for i, b in enumerate(blocks) if str(quote.number) in b.quotes), None)
-                near = blocks[max(0, index - 1):index + 1] if index is not None else []
-                if near and not any(quote.speaker.id in block.actors for block in near):
-                    report.add(source.diagnostic(
-                        WARNING, "speaker-not-named",
-                        f"quote {quote.number}'s speaker '{quote.speaker.id}' ({quote.speaker.name}) is not "
-                        "named in the quote's paragraph or the one before it", speaker_pos,
-                        "fine if the article says 'she said' or the like; otherwise check the speaker, or add "
-                        "the name the article uses to the actor's aliases"))
-            key = " ".join(quote_parts(quote.text)).casefold()
-            if not key:
-                continue
-            earlier = first.setdefault(key, (briefing.slug, quote.speaker.id, text_pos))
-            if earlier[0] != briefing.slug and earlier[1] != quote.speaker.id:
-                where = earlier[2]
-                report.add(source.diagnostic(
-                    WARNING, "speaker-conflict",
-                    f"quote {quote.number} is attributed to '{quote.speaker.id}' here but to '{earlier[1]}' "
-                    f"in {where.path}:{where.line}", speaker_pos,
-                    "one of the two attributions is probably wrong: check both articles"))
+        if briefing is not None:
+            claims.extend(check_briefing_speakers(raw, briefing, report))
+    check_conflicts(claims, report)

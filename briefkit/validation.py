@@ -155,6 +155,7 @@ class CheckedBriefing:
     briefing: Briefing | None
     inline_actors: tuple[InlineActor, ...]
     diagnostics: tuple[Diagnostic, ...]
+    claims: tuple = ()  # speakers.Claim: its quotes' attributions, for the check across briefings
 
 
 class QuoteRow(NamedTuple):

@@ -124,3 +124,24 @@ def test_the_blocks_are_the_paragraphs_quotes_are_matched_in():
         html = renderer.article(article.read_text(encoding="utf-8"), fmt, (), ()).html
         assert len(reading_blocks(html)) == len(renderer.reading_paragraphs(article.read_text(encoding="utf-8"),
                                                                             fmt)), folder.name
+
+
+def test_build_reports_both_warnings_on_a_cold_and_on_a_cached_run(tmp_path, monkeypatch, capsys):
+    # The build checks briefings through its cache: the warnings must come from there too, and
+    # again when the briefings come out of the cache unchecked.
+    article = 'Teodor Lind spoke. "The fees are too high," Lind said.\n'
+    files = {**briefing("alpha", article, "  - text: The fees are too high\n    speaker: teodor-lind\n"),
+             **briefing("beta", ARTICLE, "  - text: The fees are too high\n    speaker: amara-voss\n")}
+    make_content(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for command in (["build"], ["build", "--no-cache"], ["check"], ["check", "--no-cache"]):
+        (tmp_path / "content" / "beta" / "article.txt").touch()  # no early exit: check the cache again
+        assert main([*command, "--src", "content"]) == 0
+        outputs.append(capsys.readouterr().err)
+    assert [line for line in outputs[0].splitlines() if ": warning: quote" in line] == [
+        "content/beta/annotations.yaml:13:14: warning: quote 1 is attributed to 'amara-voss' here but to "
+        "'teodor-lind' in content/alpha/annotations.yaml:12",
+        "content/beta/annotations.yaml:13:14: warning: quote 1's speaker 'amara-voss' (Amara Voss) is not "
+        "named in the quote's paragraph or the one before it"]
+    assert outputs[1:] == [outputs[0]] * 3
