@@ -43,5 +43,18 @@ def paginate(first: str, items: Sequence[T], size: int) -> list[tuple[str, tuple
             for n in range(1, pages + 1)]
 
 
+def paginate_from_end(first: str, items: Sequence[T], size: int) -> list[tuple[str, tuple[T, ...], Pager]]:
+    """`paginate` for a listing read in order but opened at its end (the timeline): page 1 holds
+    the last `size` items, page 2 the `size` before them, each page in the listing's order."""
+    pages = max(1, -(-len(items) // size))
+    out = []
+    for n in range(1, pages + 1):
+        end = len(items) - (n - 1) * size
+        out.append((page_path(first, n), tuple(items[max(0, end - size): end]),
+                    Pager(n, pages, len(items), (n - 1) * size, page_path(first, n - 1) if n > 1 else None,
+                          page_path(first, n + 1) if n < pages else None)))
+    return out
+
+
 def page_title(title: str, pager: Pager) -> str:
     return title if pager.number == 1 else f"{title} (page {pager.number} of {pager.pages})"

@@ -50,11 +50,12 @@ def workspace(tmp_path):
 def test_one_briefing_edit_renders_only_its_dependants(workspace):
     src, rebuild = workspace
     cache = rebuild()  # nothing changed
-    assert set(cache.rendered) == {"actors/index.html", "tags/index.html", "timeline/index.html"}
+    assert set(cache.rendered) == {"actors/index.html", "tags/index.html"}  # they read the whole site
     annotations = src / SLUG / "annotations.yaml"
     replace(annotations, first_line(annotations, "title:"), "title: Harbour talks, renamed")
     cache = rebuild()
     assert f"briefings/{SLUG}/index.html" in cache.rendered and "index.html" in cache.rendered
+    assert "timeline/index.html" in cache.rendered  # it shows the briefing's title
     for other in OTHERS:
         assert f"briefings/{other}/index.html" in cache.reused
     assert not any(path.startswith("actors/donald-trump") for path in cache.rendered)  # not in that briefing
@@ -109,8 +110,8 @@ def test_template_edits_render_everything_again(tmp_path):
 
 def test_templates_that_read_site_are_always_rendered(tmp_path):
     _, readers = template_state(templates_dir())
-    assert {"actors.html", "tags.html", "timeline.html"} <= readers
-    assert "briefing.html" not in readers
+    assert {"actors.html", "tags.html"} <= readers
+    assert "briefing.html" not in readers and "timeline.html" not in readers  # its pages are given their events
     folder = tmp_path / "templates"
     shutil.copytree(templates_dir(), folder)
     replace(folder / "base.html", "</footer>", "{{ site.tags | length }}</footer>")

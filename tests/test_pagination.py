@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from briefkit.pagination import page_path, paginate
+from briefkit.pagination import page_path, paginate, paginate_from_end
 from conftest import build_ok, make_content, parse_html, simple_briefing
 
 
@@ -64,6 +64,30 @@ def test_index_tag_and_actor_listings_are_paged(tmp_path):
     assert quotes == ["Briefing 03", "Briefing 02", "Briefing 01"]  # the quotes of this page's briefings
     sitemap = (out / "sitemap.xml").read_text(encoding="utf-8") if (out / "sitemap.xml").exists() else ""
     assert sitemap == ""  # no base_url, no sitemap: the pages are linked from page 1 instead
+
+
+def test_the_timeline_opens_at_its_latest_events_and_pages_back_in_time(tmp_path):
+    assert [items for _, items, _ in paginate_from_end("timeline/index.html", list(range(5)), 2)] == [
+        (3, 4), (1, 2), (0,)]
+    src = archive(tmp_path, 7, page_size=3)  # one timeline event per briefing, on its date
+    out = tmp_path / "out"
+    build_ok(src, out)
+    paths = ["timeline/index.html", "timeline/page/2/index.html", "timeline/page/3/index.html"]
+    docs = [parse_html(out / path) for path in paths]
+    events = [doc.xpath("//ol[@class='timeline']/li/span/text()") for doc in docs]
+    assert events == [["Briefing 04", "Briefing 05", "Briefing 06"], ["Briefing 01", "Briefing 02", "Briefing 03"],
+                      ["Briefing 00"]]
+    assert not (out / "timeline/page/4").exists()
+    assert docs[0].xpath("//head/link[@rel='next']/@href") == ["../timeline/page/2/index.html"]
+    assert docs[1].xpath("//head/link[@rel='prev']/@href") == ["../../../timeline/index.html"]
+    note = " ".join(docs[0].xpath("//p[@class='pager-note']")[0].text_content().split())
+    assert note == "Events 5–7 of 7, in date order; earlier events are on the next page."
+    assert " ".join(docs[2].xpath("//p[@class='pager-note']")[0].text_content().split()) == \
+        "Events 1–1 of 7, in date order."
+    assert "(page 2 of 3)" in docs[1].xpath("//title")[0].text_content()
+    build_ok(archive(tmp_path / "small", 3), tmp_path / "small-out")
+    one_page = parse_html(tmp_path / "small-out" / "timeline/index.html")
+    assert not one_page.xpath("//nav[@class='pager'] | //p[@class='pager-note'] | //link[@rel='next']")
 
 
 def test_one_page_listings_have_no_pager(tmp_path):

@@ -14,7 +14,7 @@ from feedgen.feed import FeedGenerator
 from .. import urls
 from ..exports import Exporter
 from ..model import Actor, Briefing, Site
-from ..pagination import page_title, paginate
+from ..pagination import page_title, paginate, paginate_from_end
 from ..writer import Output
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -148,7 +148,8 @@ class PageRenderer:
             outputs.extend(self.page("tag.html", path, page_title(f"Tag: {tag}", pager), tag=tag, briefings=items,
                                      pager=pager)
                            for path, items, pager in paginate(urls.tag_page(tag), site.briefings_by_tag[tag], size))
-        outputs.append(self.page("timeline.html", "timeline/index.html", "Timeline"))
+        outputs.extend(self.page("timeline.html", path, page_title("Timeline", pager), entries=items, pager=pager)
+                       for path, items, pager in paginate_from_end("timeline/index.html", site.timeline, size))
         outputs.append(self.page("search.html", "search/index.html", "Search",
                                  description=f"Search {site.config.title}: briefings, quotes and actors"))
         base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
