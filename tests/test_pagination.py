@@ -85,6 +85,8 @@ def test_the_timeline_opens_at_its_latest_events_and_pages_back_in_time(tmp_path
     assert " ".join(docs[2].xpath("//p[@class='pager-note']")[0].text_content().split()) == \
         "Events 1–1 of 7, in date order."
     assert "(page 2 of 3)" in docs[1].xpath("//title")[0].text_content()
+    nav = docs[1].xpath("//nav[@class='pager']")[0]
+    assert [a.text_content() for a in nav.xpath("a")] == ["Later events", "Earlier events"]
     build_ok(archive(tmp_path / "small", 3), tmp_path / "small-out")
     one_page = parse_html(tmp_path / "small-out" / "timeline/index.html")
     assert not one_page.xpath("//nav[@class='pager'] | //p[@class='pager-note'] | //link[@rel='next']")
