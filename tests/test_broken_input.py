@@ -467,3 +467,12 @@ def measure() -> None:
 
 if __name__ == "__main__":
     measure()
+
+
+def test_control_characters_are_exactly_unicode_category_cc_but_tab_and_line_ends():
+    import unicodedata
+
+    from briefkit.schema import is_control
+    wrong = [hex(code) for code in range(0x110000)
+             if is_control(chr(code)) != (chr(code) not in "\t\n\r" and unicodedata.category(chr(code)) == "Cc")]
+    assert wrong == []
