@@ -32,7 +32,7 @@ from . import __version__
 from .diagnostics import Diagnostic, Position, Report, display_path
 from .loader import RawContent, load_briefing, load_yaml_file
 from .model import Site, make_site
-from .search import Record, actor_records, briefing_record, quote_record
+from .search import Document, Item, actor_records, briefing_document
 from .text.render import Renderer
 from .validation import (BriefingChecker, CheckedBriefing, Options, Registry, check_config, check_inline_actors,
                          check_registry)
@@ -44,8 +44,8 @@ DEPENDENCIES = ("Jinja2", "Markdown", "PyYAML", "nh3", "feedgen", "pagefind", "p
 ARTICLE_AND_ANNOTATIONS = ("article.md", "article.txt", "annotations.yaml")
 
 # What checking one briefing folder gives: the loader's diagnostics, the checker's result, and
-# the briefing's search records (its own and its quotes'; search.records of the site).
-Entry = tuple[tuple[Diagnostic, ...], CheckedBriefing | None, tuple[Record, ...]]
+# the briefing's search document (search.briefing_document; None without a briefing).
+Entry = tuple[tuple[Diagnostic, ...], CheckedBriefing | None, Document | None]
 
 
 def cache_folder(out: Path) -> Path:
@@ -169,29 +169,47 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 @dataclass
 class SearchMemo:
-    """The last search bundle and the digest of the records it was made from (`search.write_index`):
-    when a build's records are the same (a template, layout or page-size edit, a role or a context
-    link changed), Pagefind does not run again. In memory for `serve`; on disk for `build`."""
+    """The search bundles of the last build (one per shard, `search.write_index`), each by a
+    digest of the documents it was made from: a shard whose documents are the same (a template,
+    layout or page-size edit, a role or a context link changed, another shard's briefing edited)
+    is not indexed again. In memory for `serve`; for `build` also on disk, one pickle per bundle in
+    `folder` (named after the code's version: bundles made by other code are deleted)."""
 
-    path: Path | None = None
-    entry: tuple[str, dict[str, bytes]] | None = None
+    folder: Path | None = None
+    entries: dict[str, dict[str, bytes]] = field(default_factory=dict)
+
+    def path(self, key: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{key}.pickle"
 
     def get(self, key: str) -> dict[str, bytes] | None:
-        if self.entry is None and self.path is not None:
+        if key not in self.entries and self.folder is not None:
             try:
-                self.entry = pickle.loads(self.path.read_bytes())
-            except Exception:
-                self.entry = None
-        return self.entry[1] if self.entry is not None and self.entry[0] == key else None
+                self.entries[key] = pickle.loads(self.path(key).read_bytes())
+            except Exception:  # a missing, damaged or foreign file is a miss, never an error
+                return None
+        return self.entries.get(key)
 
     def put(self, key: str, files: dict[str, bytes]) -> None:
-        self.entry = (key, files)
-        if self.path is not None:
+        self.entries[key] = files
+        if self.folder is not None:
             with contextlib_suppress():  # a cache that cannot be written is only slower
-                write_atomically(self.path, pickle.dumps(self.entry, protocol=pickle.HIGHEST_PROTOCOL))
-                for old in self.path.parent.glob("search-bundle-*.pickle"):  # made by other code
-                    if old != self.path:
-                        old.unlink()
+                write_atomically(self.path(key), pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget the bundles of shards the last build did not use."""
+        for key in set(self.entries) - keys:
+            del self.entries[key]
+        if self.folder is None:
+            return
+        with contextlib_suppress():
+            for old in self.folder.iterdir():
+                if old.name.endswith(".pickle") and old.name[:-7] not in keys:
+                    old.unlink()
+        with contextlib_suppress():
+            for old in self.folder.parent.glob("search-*"):  # made by other code
+                if old != self.folder:
+                    shutil.rmtree(old) if old.is_dir() else old.unlink()
 
 
 # --- checked briefings, from the cache or checked again ------------------------------------------
@@ -223,8 +241,7 @@ def check_folder(folder: Path, src: Path, src_display: str, registry: Registry, 
     raw = load_briefing(folder, src, src_display, report)
     checked = BriefingChecker(registry, renderer).check(raw) if raw is not None else None
     briefing = checked.briefing if checked is not None else None
-    found = (briefing_record(briefing), *(quote_record(briefing, q) for q in briefing.quotes)) if briefing else ()
-    return tuple(report.items), checked, found
+    return tuple(report.items), checked, briefing_document(briefing) if briefing is not None else None
 
 
 def briefing_folders(src: Path, src_display: str, report: Report) -> list[Path]:
@@ -253,12 +270,12 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
                        check_all: Callable[[list[Path], Registry], list[Entry]] | None = None,
                        progress: Callable[[int, int], None] | None = None,
                        loaded: Callable[[], None] | None = None,
-                       search: dict[str, tuple[Record, ...]] | None = None) -> Site:
+                       search: dict[str, Document] | None = None) -> Site:
     """`validation.build_model(load_content(...))`, checking again only the briefings that changed.
 
     `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
     `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
-    `search`, when given, receives each briefing's search records by slug (see `search_records`)."""
+    `search`, when given, receives each briefing's search document by slug (see `search_records`)."""
     site_yaml = load_yaml_file(src / "site.yaml", display_path(src_display, src, src / "site.yaml"), report) \
         if (src / "site.yaml").is_file() else None
     actors_path = src / "actors.yaml"
@@ -301,10 +318,9 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     return make_site(config, [b for b in briefings if options.drafts or not b.draft])
 
 
-def search_records(site: Site, by_slug: dict[str, tuple[Record, ...]]) -> tuple[Record, ...]:
-    """`search.records(site)`, with each briefing's records as the cache kept them."""
-    found = [by_slug[b.slug] for b in site.briefings]
-    return (*(f[0] for f in found), *(r for f in found for r in f[1:]), *actor_records(site))
+def search_records(site: Site, by_slug: dict[str, Document]) -> tuple[Item, ...]:
+    """`search.records(site)`, with each briefing's document as the cache kept it."""
+    return (*(by_slug[b.slug] for b in site.briefings), *actor_records(site))
 
 
 # --- the fingerprint of a whole build ----------------------------------------------------------

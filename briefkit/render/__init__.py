@@ -15,6 +15,7 @@ from .. import urls
 from ..exports import Exporter
 from ..model import Actor, Briefing, Site
 from ..pagination import page_title, paginate
+from ..search import merged_bundles
 from ..writer import Output
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -150,7 +151,8 @@ class PageRenderer:
                            for path, items, pager in paginate(urls.tag_page(tag), site.briefings_by_tag[tag], size))
         outputs.append(self.page("timeline.html", "timeline/index.html", "Timeline"))
         outputs.append(self.page("search.html", "search/index.html", "Search",
-                                 description=f"Search {site.config.title}: briefings, quotes and actors"))
+                                 description=f"Search {site.config.title}: briefings, quotes and actors",
+                                 search_bundles=merged_bundles(site)))
         base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
         outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
         outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)
