@@ -233,7 +233,7 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
     items = records(site) if items is None else tuple(items)
     language = site.config.language
     parts = shards(items)
-    keys = {i: hashlib.sha256(repr((part, language, BUNDLE, i == 0)).encode()).hexdigest() for i, part in parts.items()}
+    keys = {i: shard_key(part, language, main=i == 0) for i, part in parts.items()}
     bundles = {i: memo.get(key) if memo is not None else None for i, key in keys.items()}
     missing = [i for i, files in bundles.items() if files is None]
     if missing:
@@ -247,6 +247,16 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
     if memo is not None:
         memo.keep_only(set(keys.values()))
     return sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items())
+
+
+def shard_key(part: Sequence[Item], language: str, main: bool) -> str:
+    """A digest of everything a shard's bundle is made from (its items, in order)."""
+    digest = hashlib.sha256(repr((language, BUNDLE, main, len(part))).encode())
+    for item in part:
+        # A document's HTML by itself: a repr of all of them would copy the site's text again.
+        text = item.html if isinstance(item, Document) else repr(item)
+        digest.update(f"\0{type(item).__name__}\0{item.url}\0{len(text)}\0{text}".encode())
+    return digest.hexdigest()
 
 
 def _is_index_file(name: str) -> bool:
