@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -26,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Mapping, Protocol
 
 from . import __version__
 from .diagnostics import Diagnostic, Position, Report, display_path
@@ -172,29 +173,55 @@ class SearchMemo:
     """The search bundles of the last build (one per shard, `search.write_index`), each by a
     digest of the documents it was made from: a shard whose documents are the same (a template,
     layout or page-size edit, a role or a context link changed, another shard's briefing edited)
-    is not indexed again. In memory for `serve`; for `build` also on disk, one pickle per bundle in
-    `folder` (named after the code's version: bundles made by other code are deleted)."""
+    is not indexed again. In memory for `serve` (the files' bytes). For `build`, on disk: each
+    bundle's files in `folder/<key>/`, which the site's copies are hard links to (creating
+    thousands of files is most of the cost of writing a bundle); `folder` is named after the
+    code's version, and bundles made by other code are deleted."""
 
     folder: Path | None = None
-    entries: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    entries: dict[str, Mapping[str, bytes | Path]] = field(default_factory=dict)
 
-    def path(self, key: str) -> Path:
-        assert self.folder is not None
-        return self.folder / f"{key}.pickle"
+    MANIFEST = ".files.json"  # {name: size} of a complete bundle folder
 
-    def get(self, key: str) -> dict[str, bytes] | None:
+    def get(self, key: str) -> Mapping[str, bytes | Path] | None:
+        """The bundle's files: bytes, or on disk the path of each (to link or copy)."""
         if key not in self.entries and self.folder is not None:
-            try:
-                self.entries[key] = pickle.loads(self.path(key).read_bytes())
-            except Exception:  # a missing, damaged or foreign file is a miss, never an error
+            found = self._read(self.folder / key)
+            if found is None:
                 return None
+            self.entries[key] = found
         return self.entries.get(key)
+
+    def _read(self, bundle: Path) -> dict[str, Path] | None:
+        try:
+            sizes = json.loads((bundle / self.MANIFEST).read_text(encoding="utf-8"))
+            files = {name: bundle / name for name in sizes}
+            if all(path.stat().st_size == sizes[name] for name, path in files.items()):
+                return files
+        except Exception:  # a missing, damaged or foreign folder is a miss, never an error
+            pass
+        return None
 
     def put(self, key: str, files: dict[str, bytes]) -> None:
         self.entries[key] = files
-        if self.folder is not None:
-            with contextlib_suppress():  # a cache that cannot be written is only slower
-                write_atomically(self.path(key), pickle.dumps(files, protocol=pickle.HIGHEST_PROTOCOL))
+        if self.folder is None:
+            return
+        with contextlib_suppress():  # a cache that cannot be written is only slower
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
+            try:
+                for name, data in files.items():
+                    target = tmp / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                (tmp / self.MANIFEST).write_text(json.dumps({n: len(d) for n, d in sorted(files.items())}),
+                                                 encoding="utf-8")
+                if (self.folder / key).exists():  # damaged: _read did not take it
+                    shutil.rmtree(self.folder / key)
+                os.replace(tmp, self.folder / key)  # whole or not at all
+                self.entries[key] = {name: self.folder / key / name for name in files}
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def keep_only(self, keys: set[str]) -> None:
         """Forget the bundles of shards the last build did not use."""
@@ -204,8 +231,8 @@ class SearchMemo:
             return
         with contextlib_suppress():
             for old in self.folder.iterdir():
-                if old.name.endswith(".pickle") and old.name[:-7] not in keys:
-                    old.unlink()
+                if old.name not in keys:
+                    shutil.rmtree(old) if old.is_dir() else old.unlink()
         with contextlib_suppress():
             for old in self.folder.parent.glob("search-*"):  # made by other code
                 if old != self.folder:

@@ -29,6 +29,8 @@ import contextlib
 import gzip
 import hashlib
 import json
+import os
+import shutil
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -244,6 +246,7 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
             bundles[i] = files
             if memo is not None:
                 memo.put(keys[i], files)
+                bundles[i] = memo.get(keys[i]) or files  # on disk: files to link to
     if memo is not None:
         memo.keep_only(set(keys.values()))
     return sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items())
@@ -264,14 +267,24 @@ def _is_index_file(name: str) -> bool:
     return name == "pagefind-entry.json" or name.endswith(".pf_meta") or name.startswith(INDEX_FILES)
 
 
-def _write_bundle(bundle: Path, files: Mapping[str, bytes]) -> int:
+def _write_bundle(bundle: Path, files: Mapping[str, bytes | Path]) -> int:
+    """Write the files (bytes, or a memo's file to link to, else copy) into `bundle`."""
+    made: set[Path] = set()
     for name, data in sorted(files.items()):
         parts = PurePosixPath(name).parts
         if not parts or name.startswith("/") or ".." in parts or "\\" in name:
             raise SearchIndexError(f"Pagefind returned a file outside its folder: {name!r}")
         target = bundle.joinpath(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        if isinstance(data, Path):
+            try:
+                os.link(data, target)
+            except OSError:  # another file system, or no hard links there
+                shutil.copyfile(data, target)
+        else:
+            target.write_bytes(data)
     return len(files)
 
 

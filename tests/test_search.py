@@ -460,6 +460,29 @@ def test_an_edit_indexes_only_its_shard_again(tmp_path, monkeypatch):
     assert snapshot(out) == snapshot(tmp_path / "cold")
 
 
+def test_the_memo_keeps_bundles_on_disk_and_the_site_links_to_them(tmp_path):
+    from briefkit.cache import SearchMemo
+
+    folder = tmp_path / "cache" / "search-v1"
+    (tmp_path / "cache" / "search-v0").mkdir(parents=True)  # made by other code
+    files = {"pagefind.js": b"js", "fragment/en_1.pf_fragment": b"one"}
+    memo = SearchMemo(folder)
+    assert memo.get("a") is None
+    memo.put("a", files)
+    again = SearchMemo(folder).get("a")  # another build reads it back: paths to the files
+    assert {name: path.read_bytes() for name, path in again.items()} == files
+    site = tmp_path / "site"
+    assert search._write_bundle(site, again) == 2
+    assert (site / "fragment" / "en_1.pf_fragment").read_bytes() == b"one"
+    assert (site / "fragment" / "en_1.pf_fragment").stat().st_nlink == 2  # a hard link, not a copy
+    (folder / "a" / "pagefind.js").write_bytes(b"damaged")
+    assert SearchMemo(folder).get("a") is None  # a damaged bundle is a miss
+    memo.put("b", files)
+    memo.keep_only({"b"})
+    assert sorted(p.name for p in folder.iterdir()) == ["b"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["search-v1"]
+
+
 # --- the build --------------------------------------------------------------------------------
 
 
