@@ -25,7 +25,7 @@ from briefkit.diagnostics import Report
 from briefkit.loader import load_content
 from briefkit.urls import briefing_page
 from briefkit.validation import Options, build_model
-from conftest import EXAMPLE, build_ok
+from conftest import EXAMPLE, build_ok, make_content
 
 
 def model_of(src: Path):
@@ -322,6 +322,57 @@ def test_a_site_in_shards_is_searched_as_one(chromium, served_in_shards):
         page.goto(served.url + "search/index.html?q=choice")
         (hit,) = [q for r in wait_for_results(page) for q in r["quotes"]]
         assert hit["href"] == f"/{MOUNT}briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow"
+        assert not errors, errors
+        context.close()
+
+    chromium(run)
+
+
+@pytest.fixture(scope="module")
+def served_long_quote(tmp_path_factory):
+    """A site whose one quote is longer than an excerpt (30 words), with a rare word at its end."""
+    top = tmp_path_factory.mktemp("served-long")
+    words = " ".join(f"word{n}" for n in range(60)) + " zebracorn"
+    src = make_content(top, {
+        "site.yaml": "title: Long\n",
+        "long/annotations.yaml": f"""
+            title: A long quote
+            date: 2025-01-01
+            summary: Something long.
+            actors:
+              - id: ada
+                name: Ada Lovelace
+                kind: person
+            quotes:
+              - text: "{words}"
+                speaker: ada
+            """,
+        "long/article.txt": f'Ada said: "{words}." And that was it.\n',
+    })
+    build_ok(src, top / MOUNT)
+    handler = functools.partial(QuietHandler, directory=str(top))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="search-long", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_hit_late_in_a_long_quote_still_says_who_said_it(chromium, served_long_quote):
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        page.goto(served_long_quote + "search/index.html?q=zebracorn")
+        (result,) = wait_for_results(page)
+        (quote,) = result["quotes"]
+        # The excerpt is the end of the quote, so the speaker is put before it.
+        assert quote["text"].startswith("Ada Lovelace: \u2026word")
+        assert quote["text"].endswith("word59 zebracorn\u201d") and quote["marked"] == ["zebracorn\u201d"]
+        assert quote["href"] == f"/{MOUNT}briefings/long/index.html#quote-1"
         assert not errors, errors
         context.close()
 

@@ -10,7 +10,7 @@
     template.type = "text/pagefind-template";
     // Briefings are at briefings/<slug>/index.html, actors at actors/<id>/index.html. A quote is a
     // sub-result of its briefing: its title is "Speaker:" (or "Speaker to Someone:"), its excerpt
-    // "Speaker: “words”"; the speaker is shown apart only when the excerpt starts later in the quote.
+    // "Speaker: “words”"; when the excerpt starts later in a long quote, the speaker is shown before it.
     var plain = 'replace(replace(sub.excerpt, "<mark>", ""), "</mark>", "")';
     template.textContent =
       '<li class="pf-result"><div class="pf-result-card"><div class="pf-result-content">' +
@@ -25,7 +25,7 @@
       '{{#if sub_results}}<ul class="search-quotes">{{#each sub_results as sub}}' +
       '<li class="search-quote"><a class="search-quote-link" href="{{ sub.url | safeUrl }}">' +
       "{{#if eq(replace(" + plain + ", sub.title, \"\"), " + plain + ")}}" +
-      '<span class="search-quote-who">{{ sub.title }}</span> {{/if}}' +
+      '<span class="search-quote-who">{{ sub.title }}</span> \u2026{{/if}}' +
       '<span class="search-quote-text">{{+ sub.excerpt +}}</span></a></li>' +
       "{{/each}}</ul>{{/if}}" +
       "</li>";
