@@ -460,6 +460,27 @@ def test_an_edit_indexes_only_its_shard_again(tmp_path, monkeypatch):
     assert snapshot(out) == snapshot(tmp_path / "cold")
 
 
+def test_missing_shards_are_indexed_by_up_to_jobs_pagefind_processes_at_once(tmp_path, monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    items = search.records(model(make_content(tmp_path, SHARDED)))
+    running, most = [0], [0]
+
+    async def fake(part, language):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        await asyncio.sleep(0.05)
+        running[0] -= 1
+        return {}
+
+    monkeypatch.setattr(search, "_run_pagefind", fake)
+    for jobs in (1, 2, 3):
+        most[0] = 0
+        assert len(search._index(list(search.shards(items).values()), "en", jobs)) == len(search.shards(items))
+        assert most[0] == min(jobs, len(search.shards(items))), jobs
+
+
 def test_the_memo_keeps_bundles_on_disk_and_the_site_links_to_them(tmp_path):
     from briefkit.cache import SearchMemo
 
