@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -26,14 +27,14 @@ import time
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Mapping, Protocol
 
 from . import __version__
 from .diagnostics import Diagnostic, Report
 from .loader import MAX_ARTICLE_BYTES, RawContent, content_folders, load_briefing, load_settings
 from .model import Site, make_site
+from .search import Document, Item, actor_records, briefing_document
 from .speakers import check_briefing_speakers, check_conflicts
-from .search import Record, actor_records, briefing_record, quote_record
 from .text.render import Renderer
 from .validation import (BriefingChecker, CheckedBriefing, Options, Registry, check_config, check_inline_actors,
                          check_registry)
@@ -45,8 +46,8 @@ DEPENDENCIES = ("Jinja2", "Markdown", "PyYAML", "nh3", "feedgen", "pagefind", "p
 ARTICLE_AND_ANNOTATIONS = ("article.md", "article.txt", "annotations.yaml")
 
 # What checking one briefing folder gives: the loader's diagnostics, the checker's result, and
-# the briefing's search records (its own and its quotes'; search.records of the site).
-Entry = tuple[tuple[Diagnostic, ...], CheckedBriefing | None, tuple[Record, ...]]
+# the briefing's search document (search.briefing_document; None without a briefing).
+Entry = tuple[tuple[Diagnostic, ...], CheckedBriefing | None, Document | None]
 
 
 def cache_folder(out: Path) -> Path:
@@ -170,29 +171,73 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 @dataclass
 class SearchMemo:
-    """The last search bundle and the digest of the records it was made from (`search.write_index`):
-    when a build's records are the same (a template, layout or page-size edit, a role or a context
-    link changed), Pagefind does not run again. In memory for `serve`; on disk for `build`."""
+    """The search bundles of the last build (one per shard, `search.write_index`), each by a
+    digest of the documents it was made from: a shard whose documents are the same (a template,
+    layout or page-size edit, a role or a context link changed, another shard's briefing edited)
+    is not indexed again. In memory for `serve` (the files' bytes). For `build`, on disk: each
+    bundle's files in `folder/<key>/`, which the site's copies are hard links to (creating
+    thousands of files is most of the cost of writing a bundle); `folder` is named after the
+    code's version, and bundles made by other code are deleted."""
 
-    path: Path | None = None
-    entry: tuple[str, dict[str, bytes]] | None = None
+    folder: Path | None = None
+    entries: dict[str, Mapping[str, bytes | Path]] = field(default_factory=dict)
 
-    def get(self, key: str) -> dict[str, bytes] | None:
-        if self.entry is None and self.path is not None:
-            try:
-                self.entry = pickle.loads(self.path.read_bytes())
-            except Exception:
-                self.entry = None
-        return self.entry[1] if self.entry is not None and self.entry[0] == key else None
+    MANIFEST = ".files.json"  # {name: size} of a complete bundle folder
+
+    def get(self, key: str) -> Mapping[str, bytes | Path] | None:
+        """The bundle's files: bytes, or on disk the path of each (to link or copy)."""
+        if key not in self.entries and self.folder is not None:
+            found = self._read(self.folder / key)
+            if found is None:
+                return None
+            self.entries[key] = found
+        return self.entries.get(key)
+
+    def _read(self, bundle: Path) -> dict[str, Path] | None:
+        try:
+            sizes = json.loads((bundle / self.MANIFEST).read_text(encoding="utf-8"))
+            files = {name: bundle / name for name in sizes}
+            if all(path.stat().st_size == sizes[name] for name, path in files.items()):
+                return files
+        except Exception:  # a missing, damaged or foreign folder is a miss, never an error
+            pass
+        return None
 
     def put(self, key: str, files: dict[str, bytes]) -> None:
-        self.entry = (key, files)
-        if self.path is not None:
-            with contextlib_suppress():  # a cache that cannot be written is only slower
-                write_atomically(self.path, pickle.dumps(self.entry, protocol=pickle.HIGHEST_PROTOCOL))
-                for old in self.path.parent.glob("search-bundle-*.pickle"):  # made by other code
-                    if old != self.path:
-                        old.unlink()
+        self.entries[key] = files
+        if self.folder is None:
+            return
+        with contextlib_suppress():  # a cache that cannot be written is only slower
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
+            try:
+                for name, data in files.items():
+                    target = tmp / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                (tmp / self.MANIFEST).write_text(json.dumps({n: len(d) for n, d in sorted(files.items())}),
+                                                 encoding="utf-8")
+                if (self.folder / key).exists():  # damaged: _read did not take it
+                    shutil.rmtree(self.folder / key)
+                os.replace(tmp, self.folder / key)  # whole or not at all
+                self.entries[key] = {name: self.folder / key / name for name in files}
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Forget the bundles of shards the last build did not use."""
+        for key in set(self.entries) - keys:
+            del self.entries[key]
+        if self.folder is None:
+            return
+        with contextlib_suppress():
+            for old in self.folder.iterdir():
+                if old.name not in keys:
+                    shutil.rmtree(old) if old.is_dir() else old.unlink()
+        with contextlib_suppress():
+            for old in self.folder.parent.glob("search-*"):  # made by other code
+                if old != self.folder:
+                    shutil.rmtree(old) if old.is_dir() else old.unlink()
 
 
 # --- checked briefings, from the cache or checked again ------------------------------------------
@@ -229,20 +274,19 @@ def check_folder(folder: Path, src: Path, src_display: str, registry: Registry, 
     briefing = checked.briefing if checked is not None else None
     if briefing is not None:
         checked = replace(checked, claims=check_briefing_speakers(raw, briefing, report))
-    found = (briefing_record(briefing), *(quote_record(briefing, q) for q in briefing.quotes)) if briefing else ()
-    return tuple(report.items), checked, found
+    return tuple(report.items), checked, briefing_document(briefing) if briefing is not None else None
 
 
 def build_model_cached(src: Path, src_display: str, options: Options, report: Report, store: Store,
                        check_all: Callable[[list[Path], Registry], list[Entry]] | None = None,
                        progress: Callable[[int, int], None] | None = None,
                        loaded: Callable[[], None] | None = None,
-                       search: dict[str, tuple[Record, ...]] | None = None) -> Site:
+                       search: dict[str, Document] | None = None) -> Site:
     """`validation.build_model(load_content(...))`, checking again only the briefings that changed.
 
     `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
     `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
-    `search`, when given, receives each briefing's search records by slug (see `search_records`)."""
+    `search`, when given, receives each briefing's search document by slug (see `search_records`)."""
     site_yaml, actors_yaml = load_settings(src, src_display, report)
     config = check_config(RawContent(site_yaml, None, ()), options, report)
     registry = check_registry(RawContent(None, actors_yaml, ()), report)
@@ -282,10 +326,9 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     return make_site(config, [b for b in briefings if options.drafts or not b.draft])
 
 
-def search_records(site: Site, by_slug: dict[str, tuple[Record, ...]]) -> tuple[Record, ...]:
-    """`search.records(site)`, with each briefing's records as the cache kept them."""
-    found = [by_slug[b.slug] for b in site.briefings]
-    return (*(f[0] for f in found), *(r for f in found for r in f[1:]), *actor_records(site))
+def search_records(site: Site, by_slug: dict[str, Document]) -> tuple[Item, ...]:
+    """`search.records(site)`, with each briefing's document as the cache kept it."""
+    return (*(by_slug[b.slug] for b in site.briefings), *actor_records(site))
 
 
 # --- the fingerprint of a whole build ----------------------------------------------------------

@@ -131,7 +131,7 @@ class Caches:
             done = unchanged(options.cache, before, options.out)
         disk = DiskStore(options.cache) if store is None and options.cache is not None else None
         if search is None and options.cache is not None:
-            search = SearchMemo(options.cache / f"search-bundle-{code_version()[:16]}.pickle")  # Pagefind's version too
+            search = SearchMemo(options.cache / f"search-{code_version()[:16]}")  # Pagefind's version too
         return cls(store or disk, search, disk, before, done)
 
     def keep_checked(self) -> None:
@@ -178,7 +178,7 @@ def write_output(site: Site, outputs: list[Output], items: list | None, options:
         """The search index, written into the new site before it replaces the old one."""
         nonlocal search_time
         started = time.perf_counter()
-        count = write_index(site, folder, items, search)
+        count = write_index(site, folder, items, search, jobs=options.jobs)
         search_time = time.perf_counter() - started
         return count
 

@@ -1,10 +1,18 @@
-"""The search index: Pagefind records built from the model, written with Pagefind's Python API.
+"""The search index: Pagefind documents built from the model, written with Pagefind's Python API.
 
-`records(site)` is a pure function of the site: one record per briefing, per quote and per actor,
-each with the URL of its page (a quote's URL ends in `#quote-<key>`, so a hit opens the briefing
-at its card), the text to search, the metadata the search page shows and the filters it offers.
+`records(site)` is a pure function of the site: one HTML document per briefing and one custom
+record per actor, each with the URL of its page. A briefing's document is made from the model (not
+from the rendered page, every text escaped): its title and date as metadata, its filters, the
+summary and the article, then each quote as a heading with the id of the quote's card, so a hit on
+a quote's words is a sub-result whose URL ends in `#quote-<key>` (it opens the briefing at the card).
+
 `write_index(site, folder)` runs the Pagefind binary (package `pagefind[bin]`, offline) on those
-records through Pagefind's Python API and writes the bundle to `folder/pagefind/`.
+documents. A site of up to SHARD_SIZE briefings is one bundle in `folder/pagefind/`. A larger one is
+split into shards by a hash of each briefing's URL (stable: an edit moves nothing); shard 0 and the
+actors are the bundle in `pagefind/`, shard N the index files in `pagefind/shards/N/`, which the
+search page merges (`merged_bundles`). Each shard's bundle is kept by a digest of its documents, so
+an edit indexes only its own shard again; missing shards are indexed by up to `jobs` Pagefind
+processes at once.
 
 Pagefind 1.5 orders some parts of its bundle by a randomly seeded hash map: the filters listed
 in the `pf_meta` file, and the values inside each `pf_filter` file. The files' names are hashes
@@ -21,21 +29,29 @@ import contextlib
 import gzip
 import hashlib
 import json
+import os
+import shutil
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
-from typing import Mapping
+from typing import Mapping, Sequence, Union
 
 from . import urls
-from .model import Briefing, Quote, Site
-from .render import human_date
+from .model import Briefing, Site
 
 BUNDLE = "pagefind"
+SHARDS = "shards"  # shard N > 0 is in pagefind/shards/N/ (the folder name must not hold "pagefind":
+# Pagefind finds the site's root URL as the part of the bundle's path before "/pagefind")
+# Briefings per shard: indexing time and Pagefind's memory grow with a shard's size (about 1.7 s
+# and 250 MB per 1,000 briefings), and the search page loads each shard's index files.
+SHARD_SIZE = 1000
 # The filters, in the order the bundle lists them (the filter pane shows them by name).
 FILTERS = ("type", "speaker", "actor", "tag", "year")
-TITLE_LENGTH = 110
+# What the search page loads of a merged shard's bundle, with its entry and meta files.
+INDEX_FILES = ("wasm.", "fragment/", "index/", "filter/")
 
 
 class SearchIndexError(Exception):
@@ -44,12 +60,23 @@ class SearchIndexError(Exception):
 
 @dataclass(frozen=True)
 class Record:
-    """One search result: a page, or a place in one (`url` is relative to the site root)."""
+    """A custom record: one page found by `content` (`url` is relative to the site root)."""
 
     url: str
     content: str
     meta: Mapping[str, str]
     filters: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A page Pagefind reads as HTML (`add_html_file`): metadata, filters, content and headings."""
+
+    url: str
+    html: str
+
+
+Item = Union[Record, Document]
 
 
 # --- the records ------------------------------------------------------------------------------
@@ -88,18 +115,11 @@ class _ArticleText(HTMLParser):
 
 
 def article_text(html: str) -> str:
+    """The article's words, as one line of plain text."""
     parser = _ArticleText()
     parser.feed(html)
     parser.close()
     return " ".join("".join(parser.parts).split())
-
-
-def shorten(text: str, length: int = TITLE_LENGTH) -> str:
-    """`text`, cut at a word boundary with an ellipsis when it is longer than `length`."""
-    if len(text) <= length:
-        return text
-    cut = text[: length - 1].rsplit(" ", 1)[0].rstrip(" ,;:.-\u2013\u2014")
-    return cut + "\u2026"
 
 
 def _filters(**values: tuple[str, ...] | list[str]) -> dict[str, tuple[str, ...]]:
@@ -107,35 +127,42 @@ def _filters(**values: tuple[str, ...] | list[str]) -> dict[str, tuple[str, ...]
     return {name: tuple(dict.fromkeys(values[name])) for name in FILTERS if values.get(name)}
 
 
+def _text(value: str) -> str:
+    """Plain text as HTML text or an attribute value: nothing in it is markup."""
+    return escape(value, quote=True)
+
+
 # Pagefind 1.5 indexes every metadata value as well as the content, so the metadata holds only
-# words that a record may fairly be found by: its title, and one line about it (the date; who
-# said a quote; an actor's kind and description). The search page tells the record types apart
-# by their URLs, which the contract fixes.
+# words that a page may fairly be found by: its title, and one line about it (the date; an
+# actor's kind and description). The search page tells briefings from actors by their URLs.
 
-def briefing_record(briefing: Briefing) -> Record:
-    return Record(
-        url=urls.briefing_page(briefing.slug),
-        content=f"{briefing.summary_text} {article_text(briefing.article_html)}",
-        meta={"title": briefing.title, "about": human_date(briefing.date)},
-        filters=_filters(type=["Briefing"], actor=[c.actor.name for c in briefing.cast],
-                         tag=list(briefing.tags), year=[str(briefing.date.year)]),
-    )
+def briefing_document(briefing: Briefing) -> Document:
+    """The briefing as one HTML document: its quotes are headings `<h2 id="quote-<key>">who:</h2>`
+    followed by the quote, which Pagefind turns into sub-results linking to the quote's card."""
+    from .render import human_date  # noqa: PLC0415 - the renderer imports this module
 
-
-def quote_record(briefing: Briefing, quote: Quote) -> Record:
-    text = quote.display_text
-    who = quote.speaker.name + (f" to {quote.to.name}" if quote.to else "")
-    return Record(
-        url=f"{urls.briefing_page(briefing.slug)}#{quote.anchor}",
-        content=f"\u201c{text}\u201d {who}",
-        meta={"title": f"\u201c{shorten(text)}\u201d", "about": f"{who}, {human_date(briefing.date)}"},
-        filters=_filters(type=["Quote"], speaker=[quote.speaker.name],
-                         actor=[quote.speaker.name] + ([quote.to.name] if quote.to else []),
-                         tag=list(briefing.tags), year=[str(briefing.date.year)]),
-    )
+    filters = _filters(type=["Briefing"], speaker=[q.speaker.name for q in briefing.quotes],
+                       actor=[c.actor.name for c in briefing.cast], tag=list(briefing.tags),
+                       year=[str(briefing.date.year)])
+    parts = ["<html><body><main data-pagefind-body>"]
+    # Values in `content` attributes: Pagefind reads them as written (entities decoded) and
+    # never indexes the element's text twice.
+    for name, value in (("title", briefing.title), ("about", human_date(briefing.date))):
+        parts.append(f'<meta data-pagefind-meta="{name}[content]" content="{_text(value)}">')
+    for name, values in filters.items():
+        parts.extend(f'<meta data-pagefind-filter="{name}[content]" content="{_text(value)}">' for value in values)
+    parts.append(f"<p>{_text(briefing.summary_text)}</p><p>{_text(article_text(briefing.article_html))}</p>")
+    for quote in briefing.quotes:
+        who = quote.speaker.name + (f" to {quote.to.name}" if quote.to else "")
+        # The colon ends the heading's text: the sub-result's excerpt reads `Who: “words”`.
+        parts.append(f'<h2 id="{_text(quote.anchor)}">{_text(who)}:</h2>'
+                     f"<p>\u201c{_text(quote.display_text)}\u201d</p>")
+    parts.append("</main></body></html>")
+    return Document(url=urls.briefing_page(briefing.slug), html="".join(parts))
 
 
 def actor_records(site: Site) -> list[Record]:
+    """One custom record per actor, with the tags and years of its briefings as filters."""
     records = []
     for actor in site.actors:
         briefings = site.briefings_by_actor.get(actor.id, ())
@@ -152,50 +179,137 @@ def actor_records(site: Site) -> list[Record]:
     return records
 
 
-def records(site: Site) -> tuple[Record, ...]:
-    """Every record of the site's search index, in a stable order: briefings (newest first),
-    then each briefing's quotes, then the actors (by name)."""
-    out = [briefing_record(b) for b in site.briefings]
-    out.extend(quote_record(b, q) for b in site.briefings for q in b.quotes)
-    out.extend(actor_records(site))
-    return tuple(out)
+def records(site: Site) -> tuple[Item, ...]:
+    """Everything the site's search index holds, in a stable order: the briefings' documents
+    (newest first), then the actors' records (by name)."""
+    return (*(briefing_document(b) for b in site.briefings), *actor_records(site))
+
+
+# --- shards -----------------------------------------------------------------------------------
+
+
+def shard_count(briefings: int) -> int:
+    """How many shards a site of `briefings` briefings is indexed in."""
+    return max(1, -(-briefings // SHARD_SIZE))
+
+
+def shard_of(url: str, count: int) -> int:
+    """The shard of the page at `url` (stable while the count is: a hash of the URL)."""
+    return int.from_bytes(hashlib.sha256(url.encode("utf-8")).digest()[:8], "big") % count
+
+
+def shard_folder(shard: int) -> str:
+    """Where a shard's bundle goes, relative to the site root."""
+    return BUNDLE if shard == 0 else f"{BUNDLE}/{SHARDS}/{shard}"
+
+
+def merged_bundles(site: Site) -> tuple[str, ...]:
+    """The folders (relative to the site root, ending in /) the search page merges into the main
+    bundle: the shards but 0 that hold a briefing (none for a site of one shard)."""
+    count = shard_count(len(site.briefings))
+    used = {shard_of(urls.briefing_page(b.slug), count) for b in site.briefings} if count > 1 else set()
+    return tuple(f"{shard_folder(i)}/" for i in sorted(used - {0}))
+
+
+def shards(items: Sequence[Item]) -> dict[int, tuple[Item, ...]]:
+    """`items` split into shards (by number), each in the order given: shard 0 always, with the
+    actors' records, and the others that hold a document (as `merged_bundles` lists them)."""
+    count = shard_count(sum(isinstance(item, Document) for item in items))
+    out: dict[int, list[Item]] = {0: []}
+    for item in items:
+        shard = shard_of(item.url, count) if isinstance(item, Document) and count > 1 else 0
+        out.setdefault(shard, []).append(item)
+    return {shard: tuple(out[shard]) for shard in sorted(out)}
 
 
 # --- running Pagefind -------------------------------------------------------------------------
 
 
-def write_index(site: Site, folder: Path, items: tuple[Record, ...] | None = None, memo=None) -> int:
-    """Write the Pagefind bundle for `site` into `folder/pagefind/`; returns the files written.
+def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, memo=None, jobs: int = 1) -> int:
+    """Write the Pagefind bundles for `site` into `folder/pagefind/`; returns the files written.
 
     `items` are `records(site)` when the caller has them already (the build cache keeps them);
-    `memo` (get(key), put(key, files)) keeps the last bundle: the same records give the same one."""
-    items = records(site) if items is None else items
-    key = hashlib.sha256(repr((items, site.config.language, BUNDLE)).encode()).hexdigest()
-    files = memo.get(key) if memo is not None else None
-    if files is None:
-        try:
-            # In a thread of its own, with its own event loop: the caller's thread may be running one.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
-                files = pool.submit(lambda: asyncio.run(_run_pagefind(items, site.config.language))).result()
-        except SearchIndexError:
-            raise
-        except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
-            raise SearchIndexError(str(exc) or type(exc).__name__) from exc
-        files = canonical_bundle(files)
-        if memo is not None:
-            memo.put(key, files)
-    bundle = folder / BUNDLE
+    `memo` (get(key), put(key, files), keep_only(keys)) keeps each shard's bundle by a digest of its
+    documents: the same documents give the same bundle. Up to `jobs` Pagefind processes index the
+    shards it has not got; the output does not depend on `jobs`."""
+    items = records(site) if items is None else tuple(items)
+    language = site.config.language
+    parts = shards(items)
+    keys = {i: shard_key(part, language, main=i == 0) for i, part in parts.items()}
+    bundles = {i: memo.get(key) if memo is not None else None for i, key in keys.items()}
+    missing = [i for i, files in bundles.items() if files is None]
+    if missing:
+        for i, files in zip(missing, _index([parts[i] for i in missing], language, jobs)):
+            files = canonical_bundle(files)
+            if i > 0:  # a merged shard: the search page runs the main bundle's script
+                files = {name: data for name, data in files.items() if _is_index_file(name)}
+            bundles[i] = files
+            if memo is not None:
+                memo.put(keys[i], files)
+                bundles[i] = memo.get(keys[i]) or files  # on disk: files to link to
+    if memo is not None:
+        memo.keep_only(set(keys.values()))
+    return sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items())
+
+
+def shard_key(part: Sequence[Item], language: str, main: bool) -> str:
+    """A digest of everything a shard's bundle is made from (its items, in order)."""
+    digest = hashlib.sha256(repr((language, BUNDLE, main, len(part))).encode())
+    for item in part:
+        # A document's HTML by itself: a repr of all of them would copy the site's text again.
+        text = item.html if isinstance(item, Document) else repr(item)
+        digest.update(f"\0{type(item).__name__}\0{item.url}\0{len(text)}\0{text}".encode())
+    return digest.hexdigest()
+
+
+def _is_index_file(name: str) -> bool:
+    """Whether the search page needs `name` of a merged shard's bundle (not its script or UI)."""
+    return name == "pagefind-entry.json" or name.endswith(".pf_meta") or name.startswith(INDEX_FILES)
+
+
+def _write_bundle(bundle: Path, files: Mapping[str, bytes | Path]) -> int:
+    """Write the files (bytes, or a memo's file to link to, else copy) into `bundle`."""
+    made: set[Path] = set()
     for name, data in sorted(files.items()):
         parts = PurePosixPath(name).parts
         if not parts or name.startswith("/") or ".." in parts or "\\" in name:
             raise SearchIndexError(f"Pagefind returned a file outside its folder: {name!r}")
         target = bundle.joinpath(*parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        if isinstance(data, Path):
+            try:
+                os.link(data, target)
+            except OSError:  # another file system, or no hard links there
+                shutil.copyfile(data, target)
+        else:
+            target.write_bytes(data)
     return len(files)
 
 
-async def _run_pagefind(items: tuple[Record, ...], language: str) -> dict[str, bytes]:
+def _index(parts: list[tuple[Item, ...]], language: str, jobs: int) -> list[dict[str, bytes]]:
+    """The bundle Pagefind makes of each part, up to `jobs` Pagefind processes at once."""
+    async def all_parts() -> list[dict[str, bytes]]:
+        limit = asyncio.Semaphore(max(1, jobs))
+
+        async def one(part: tuple[Item, ...]) -> dict[str, bytes]:
+            async with limit:
+                return await _run_pagefind(part, language)
+
+        return list(await asyncio.gather(*(one(part) for part in parts)))
+
+    try:
+        # In a thread of its own, with its own event loop: the caller's thread may be running one.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
+            return pool.submit(lambda: asyncio.run(all_parts())).result()
+    except SearchIndexError:
+        raise
+    except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
+        raise SearchIndexError(str(exc) or type(exc).__name__) from exc
+
+
+async def _run_pagefind(items: tuple[Item, ...], language: str) -> dict[str, bytes]:
     """The bundle Pagefind makes of `items`: file path (relative to the bundle) -> bytes.
 
     The files come back in memory (`get_files`) and Briefkit writes them: Pagefind's own
@@ -246,16 +360,19 @@ async def _run_pagefind(items: tuple[Record, ...], language: str) -> dict[str, b
                 if not future.done():
                     future.set_exception(self.failure)
 
+    def add(index, item: Item):
+        if isinstance(item, Document):
+            return index.add_html_file(url=item.url, content=item.html)
+        return index.add_custom_record(url=item.url, content=item.content, language=language, meta=dict(item.meta),
+                                       filters={k: list(v) for k, v in item.filters.items()})
+
     service = PromptService()
     try:
         await service.launch()
         index = await service.create_index({"force_language": language})
         # Sent all at once, in order (each request is written before the next one is): waiting for
         # each answer before sending the next took most of the indexing time.
-        await asyncio.gather(*(index.add_custom_record(url=record.url, content=record.content, language=language,
-                                                       meta=dict(record.meta),
-                                                       filters={k: list(v) for k, v in record.filters.items()})
-                               for record in items))
+        await asyncio.gather(*(add(index, item) for item in items))
         return {file["path"]: file["content"] for file in await index.get_files()}
     finally:
         await _stop(service)

@@ -16,7 +16,7 @@ data the way browsers do) and lxml's HTML parser (a tree, as a reader's browser 
 - JSON (`json_problems`): parses.
 - Pagefind fragments (`pagefind_problems`): the search records as the search page shows them
   (Pagefind escapes `<` and `>` of the content for the excerpt, the result template escapes
-  metadata) pass the HTML checks; the record's URL is safe.
+  metadata and the sub-results' headings) pass the HTML checks; the record's URL is safe.
 - `site_problems(folder)` runs the right check on every file of a built site.
 """
 
@@ -287,6 +287,11 @@ def record_problems(record: dict, where: str) -> list[str]:
         problems.extend(html_problems(html.escape(value), f"{where} meta.{key}", page=False))
     if unsafe_url(record.get("url", "")):
         problems.append(f"{where}: url={record.get('url')!r}")
+    # A heading with an id is a sub-result: its text is shown escaped, its id ends the result's URL.
+    for anchor in record.get("anchors", []):
+        problems.extend(html_problems(html.escape(anchor.get("text", "")), f"{where} anchor", page=False))
+        if unsafe_url(f"{record.get('url', '')}#{anchor.get('id', '')}"):
+            problems.append(f"{where}: anchor id={anchor.get('id')!r}")
     return problems
 
 

@@ -176,7 +176,7 @@ def outcome(run) -> tuple:
     return ("ok", snapshot(out), report.diagnostics)
 
 
-def fake_index(site, folder: Path, items=None, memo=None) -> int:
+def fake_index(site, folder: Path, items=None, memo=None, jobs=1) -> int:
     """The search records Pagefind would be given, written as they are (and checked to be the site's)."""
     assert items is None or items == records(site)
     (folder / "pagefind").mkdir()

@@ -73,62 +73,115 @@ def fixture_site(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def fixture_records(fixture_site) -> dict[str, Record]:
+def fixture_records(fixture_site) -> dict[str, search.Item]:
     records = search.records(fixture_site)
     urls = [r.url for r in records]
     assert len(urls) == len(set(urls)), urls
     return {r.url: r for r in records}
 
 
+def document(html: str):
+    """A search document parsed as Pagefind reads it (lxml.html, which decodes the entities)."""
+    return lxml.html.document_fromstring(html)
+
+
+def document_meta(doc) -> dict[str, str]:
+    return {e.get("data-pagefind-meta").removesuffix("[content]"): e.get("content")
+            for e in doc.xpath("//*[@data-pagefind-meta]")}
+
+
+def document_filters(doc) -> dict[str, tuple[str, ...]]:
+    filters: dict[str, tuple[str, ...]] = {}
+    for e in doc.xpath("//*[@data-pagefind-filter]"):
+        name = e.get("data-pagefind-filter").removesuffix("[content]")
+        filters[name] = (*filters.get(name, ()), e.get("content"))
+    return filters
+
+
 # --- the records --------------------------------------------------------------------------------
 
 
-def test_one_record_per_briefing_quote_and_actor_in_a_stable_order(fixture_site, fixture_records):
+def test_one_document_per_briefing_and_one_record_per_actor_in_a_stable_order(fixture_site, fixture_records):
     assert list(fixture_records) == [
         "briefings/society/index.html",          # briefings, newest first
         "briefings/engine/index.html",
-        "briefings/society/index.html#quote-1",  # then each briefing's quotes
-        "briefings/engine/index.html#quote-weaves",
-        "briefings/engine/index.html#quote-2",
         "actors/ada-lovelace/index.html",        # then the actors, by name
         "actors/analytical-society/index.html",
         "actors/charles-babbage/index.html",
     ]
+    assert [type(r) for r in fixture_records.values()] == [search.Document] * 2 + [Record] * 3
     assert search.records(fixture_site) == search.records(fixture_site)
 
 
-def test_briefing_record(fixture_records):
-    record = fixture_records["briefings/engine/index.html"]
-    assert record.meta == {"title": "The engine weaves patterns", "about": "5 November 2024"}
-    assert record.content.startswith("Lovelace explains the engine. Ada Lovelace wrote to Charles Babbage.")
-    assert "I am not a machine" in record.content
-    assert record.filters == {"type": ("Briefing",), "actor": ("Ada Lovelace", "Charles Babbage"),
-                              "tag": ("science", "computing"), "year": ("2024",)}
+def test_briefing_document_metadata_filters_and_text(fixture_records):
+    doc = document(fixture_records["briefings/engine/index.html"].html)
+    assert document_meta(doc) == {"title": "The engine weaves patterns", "about": "5 November 2024"}
+    # Speakers are the briefing's quoted speakers; the actors its cast.
+    assert document_filters(doc) == {"type": ("Briefing",), "speaker": ("Ada Lovelace", "Charles Babbage"),
+                                     "actor": ("Ada Lovelace", "Charles Babbage"),
+                                     "tag": ("science", "computing"), "year": ("2024",)}
+    (body,) = doc.xpath("//main[@data-pagefind-body]")
+    summary, article = [p.text_content() for p in body.xpath("./p")][:2]
+    assert summary == "Lovelace explains the engine."
+    assert article.startswith("Ada Lovelace wrote to Charles Babbage.") and "I am not a machine" in article
 
 
-def test_quote_record_opens_the_briefing_at_its_card(fixture_records):
-    record = fixture_records["briefings/engine/index.html#quote-weaves"]
-    assert record.meta == {"title": "\u201cThe engine weaves algebraic patterns\u201d",
-                           "about": "Ada Lovelace to Charles Babbage, 5 November 2024"}
-    assert record.content == "\u201cThe engine weaves algebraic patterns\u201d Ada Lovelace to Charles Babbage"
-    assert record.filters == {"type": ("Quote",), "speaker": ("Ada Lovelace",),
-                              "actor": ("Ada Lovelace", "Charles Babbage"),
-                              "tag": ("science", "computing"), "year": ("2024",)}
-    # Without an id the anchor is the quote's position; without `to` only the speaker is an actor.
-    unnamed = fixture_records["briefings/engine/index.html#quote-2"]
-    assert unnamed.filters["speaker"] == unnamed.filters["actor"] == ("Charles Babbage",)
-    assert unnamed.meta["about"] == "Charles Babbage, 5 November 2024"
+def test_each_quote_is_a_heading_with_its_cards_id_then_the_quote(fixture_records):
+    doc = document(fixture_records["briefings/engine/index.html"].html)
+    headings = doc.xpath("//main/h2")
+    assert [(h.get("id"), h.text_content()) for h in headings] == [
+        ("quote-weaves", "Ada Lovelace to Charles Babbage:"),  # with `to`, and the id of the YAML
+        ("quote-2", "Charles Babbage:"),                      # without: the quote's position
+    ]
+    assert [h.getnext().text_content() for h in headings] == [
+        "\u201cThe engine weaves algebraic patterns\u201d", "\u201cI am not a machine\u201d"]
+    # Nothing else has an id: Pagefind makes a sub-result of each heading with one.
+    assert len(doc.xpath("//*[@id]")) == 2
+    assert not document(fixture_records["briefings/society/index.html"].html).xpath("//h2[not(@id)]")
+
+
+def test_hostile_text_stays_text_in_the_document(tmp_path):
+    payload = '<script>alert(1)</script> "quoted" & <img src=x onerror=alert(2)> \u201c'
+    files = {
+        "site.yaml": "title: T\n",
+        "evil/annotations.yaml": f"""
+            title: '{payload} title'
+            date: 2025-01-01
+            summary: '{payload} summary'
+            tags: [evil]
+            actors:
+              - id: mallory
+                name: '{payload} Mallory'
+                kind: person
+            quotes:
+              - text: weaves
+                speaker: mallory
+            """,
+        "evil/article.txt": "The engine weaves.\n",
+    }
+    doc_html = search.records(model(make_content(tmp_path, files)))[0].html
+    doc = document(doc_html)
+    assert not doc.xpath("//script | //img | //*[@onerror]")
+    assert [e.tag for e in doc.iter()] == ["html", "body", "main", *["meta"] * 7, "p", "p", "h2", "p"]
+    assert document_meta(doc)["title"] == f"{payload} title"
+    assert document_filters(doc)["speaker"] == (f"{payload} Mallory",)
+    assert doc.xpath("//main/p")[0].text_content().endswith("summary")
+    assert doc.xpath("//main/h2")[0].text_content() == f"{payload} Mallory:"
 
 
 def test_quote_anchors_are_the_card_ids_of_the_built_pages(tmp_path):
     src = make_content(tmp_path, FIXTURE)
     out = tmp_path / "out"
     build_ok(src, out)
+    anchors = 0
     for record in search.records(model(src)):
-        page, _, anchor = record.url.partition("#")
-        assert (out / page).is_file(), record.url
-        if anchor:
-            assert parse_html(out / page).xpath(f"//li[@class='quote-card'][@id='{anchor}']"), record.url
+        assert (out / record.url).is_file(), record.url
+        if isinstance(record, search.Document):
+            for heading in document(record.html).xpath("//h2[@id]"):
+                anchor = heading.get("id")
+                assert parse_html(out / record.url).xpath(f"//li[@class='quote-card'][@id='{anchor}']"), anchor
+                anchors += 1
+    assert anchors == 3
 
 
 def test_actor_record(fixture_records):
@@ -141,18 +194,20 @@ def test_actor_record(fixture_records):
     assert "about" in fixture_records["actors/charles-babbage/index.html"].meta
 
 
-def test_filters_come_in_a_fixed_order_and_only_speakers_are_quotes(fixture_records):
+def test_filters_come_in_a_fixed_order_and_only_briefings_have_speakers(fixture_records):
     for record in fixture_records.values():
-        assert list(record.filters) == [f for f in search.FILTERS if f in record.filters], record.url
-        assert all(record.filters.values()), record.url
-        assert ("speaker" in record.filters) == ("#quote-" in record.url), record.url
+        filters = document_filters(document(record.html)) if isinstance(record, search.Document) else record.filters
+        assert list(filters) == [f for f in search.FILTERS if f in filters], record.url
+        assert all(filters.values()), record.url
+        assert ("speaker" in filters) == record.url.startswith("briefings/"), record.url
 
 
 def test_metadata_holds_no_record_type_words(fixture_records):
     """Pagefind 1.5 indexes metadata values: a type word there would match every record of the type."""
     for record in fixture_records.values():
-        assert set(record.meta) == {"title", "about"}
-        words = " ".join(record.meta.values()).lower()
+        meta = document_meta(document(record.html)) if isinstance(record, search.Document) else record.meta
+        assert set(meta) == {"title", "about"}
+        words = " ".join(meta.values()).lower()
         for word in ("quote", "briefing", "actor"):
             assert word not in words, record.url
 
@@ -163,11 +218,6 @@ def test_article_text_skips_briefkits_link_marks_and_separates_blocks():
             '<sup id="fnref:1"><a class="footnote-ref" href="#fn:1">1</a></sup> &amp; more</p>'
             '<div class="footnote"><ol><li><p>Note.<a class="footnote-backref" href="#fnref:1">\u21a9</a></p></li></ol></div>')
     assert search.article_text(html) == "First words. Second & more Note."
-
-
-def test_shorten_cuts_at_a_word():
-    assert search.shorten("short") == "short"
-    assert search.shorten("one two three four", 12) == "one two\u2026"
 
 
 # --- the bundle ---------------------------------------------------------------------------------
@@ -205,20 +255,45 @@ def test_the_bundle_has_the_component_ui_and_the_index(example):
     assert (example / "search" / "index.html").is_file()
 
 
-def test_every_record_is_in_the_bundle_and_points_at_a_page(example):
-    fragments = [json.loads(unpack(data)) for name, data in bundle_files(example).items()
-                 if name.startswith("fragment/")]
+def fragments(bundle: dict[str, bytes]) -> list[dict]:
+    return [json.loads(unpack(data)) for name, data in sorted(bundle.items()) if name.startswith("fragment/")]
+
+
+def test_every_page_is_in_the_bundle_with_its_quotes_as_anchors(example):
+    found = fragments(bundle_files(example))
     entry = json.loads(bundle_files(example)["pagefind-entry.json"])
-    assert len(fragments) == entry["languages"]["en"]["page_count"]
-    urls = {f["url"] for f in fragments}
-    quotes = [u for u in urls if "#quote-" in u]
-    assert len(quotes) == 16 and any(u.endswith("#quote-bomb-moscow") for u in quotes)
-    assert any(u.startswith("actors/") for u in urls)
+    assert len(found) == entry["languages"]["en"]["page_count"]
+    urls = [f["url"] for f in found]
+    assert len(urls) == len(set(urls)) == 3 + len(list((example / "actors").glob("*/index.html")))
+    anchors = [(f["url"], a["id"]) for f in found for a in f["anchors"]]
+    assert len(anchors) == 16 and ("briefings/trump-putin-bomb-moscow/index.html", "quote-bomb-moscow") in anchors
     for url in urls:
-        page, _, anchor = url.partition("#")
-        assert not url.startswith("/") and (example / page).is_file(), url
-        if anchor:
-            assert parse_html(example / page).xpath(f"//*[@id='{anchor}']"), url
+        assert not url.startswith("/") and (example / url).is_file(), url
+    for url, anchor in anchors:
+        assert parse_html(example / url).xpath(f"//li[@class='quote-card'][@id='{anchor}']"), (url, anchor)
+
+
+def test_pagefind_reads_the_documents_metadata_filters_and_headings(tmp_path):
+    """What Pagefind makes of a briefing's document in HTML mode: metadata and filters as written,
+    one anchor per quote (its sub-result) with the speaker as its text, the quotes in the content."""
+    src = make_content(tmp_path, FIXTURE)
+    build_ok(src, tmp_path / "out")
+    by_url = {f["url"]: f for f in fragments(bundle_files(tmp_path / "out"))}
+    engine = by_url["briefings/engine/index.html"]
+    assert engine["meta"] == {"title": "The engine weaves patterns", "about": "5 November 2024"}
+    assert {k: sorted(v) for k, v in engine["filters"].items()} == {
+        "type": ["Briefing"], "speaker": ["Ada Lovelace", "Charles Babbage"],
+        "actor": ["Ada Lovelace", "Charles Babbage"], "tag": ["computing", "science"], "year": ["2024"]}
+    assert [(a["element"], a["id"], a["text"]) for a in engine["anchors"]] == [
+        ("h2", "quote-weaves", "Ada Lovelace to Charles Babbage:"), ("h2", "quote-2", "Charles Babbage:")]
+    content = engine["content"]
+    assert content.startswith("Lovelace explains the engine. Ada Lovelace wrote to Charles Babbage.")
+    words = content.split()
+    at = engine["anchors"][0]["location"]
+    assert " ".join(words[at:at + 10]) == \
+        "Ada Lovelace to Charles Babbage: \u201cThe engine weaves algebraic patterns\u201d"
+    actor = by_url["actors/ada-lovelace/index.html"]
+    assert actor["meta"]["title"] == "Ada Lovelace" and actor["anchors"] == []
 
 
 def test_pagefind_hash_is_the_one_pagefind_names_its_files_by(example):
@@ -291,6 +366,142 @@ def test_canonical_bundle_leaves_a_bundle_it_does_not_know_alone():
     odd = {"pagefind-entry.json": b'{"languages": {"en": {"hash": "en_missing"}}}', "x.js": b"x"}
     assert canonical_bundle(odd) == odd
     assert canonical_bundle({"pagefind.js": b""}) == {"pagefind.js": b""}
+
+
+# --- shards -------------------------------------------------------------------------------------
+
+
+def test_shards_are_stable_and_even():
+    assert [search.shard_count(n) for n in (0, 1, 1000, 1001, 10_000)] == [1, 1, 1, 2, 10]
+    urls = [f"briefings/briefing-{n:05}/index.html" for n in range(10_000)]
+    sizes = [0] * 10
+    for url in urls:
+        sizes[search.shard_of(url, 10)] += 1
+    assert all(900 < size < 1100 for size in sizes), sizes
+    # Adding briefings moves none while the count of shards stays the same.
+    assert [search.shard_of(u, 10) for u in urls[:100]] == [search.shard_of(u, 10) for u in urls[:100]]
+
+
+def test_shards_keep_the_order_and_put_the_actors_in_shard_0(monkeypatch, fixture_site):
+    items = search.records(fixture_site)
+    assert search.shards(items) == {0: items}  # one shard: all of it, as it was
+    monkeypatch.setattr(search, "SHARD_SIZE", 1)
+    parts = search.shards(items)
+    assert sorted(u for part in parts.values() for u in (r.url for r in part)) == sorted(r.url for r in items)
+    for shard, part in parts.items():
+        assert [r for r in items if r in part] == list(part)  # the order given
+        assert all(search.shard_of(r.url, 2) == shard for r in part if isinstance(r, search.Document))
+    assert {r.url for r in items if isinstance(r, Record)} <= {r.url for r in parts[0]}
+
+
+def test_a_small_site_is_one_bundle_the_search_page_does_not_merge(example):
+    assert not (example / "pagefind" / "shards").exists()
+    assert not parse_html(example / "search" / "index.html").xpath("//*[@data-merge-bundles]")
+
+
+SHARDED = {**FIXTURE, **{k: v for n in range(5) for k, v in simple_briefing(
+    f"extra-{n}", title=f"Extra number {n}", date=f"2023-0{n + 1}-01").items()}}
+
+
+def shard_urls(out: Path, folder: str) -> list[str]:
+    bundle = out / folder
+    return [f["url"] for f in fragments({p.relative_to(bundle).as_posix(): p.read_bytes()
+                                         for p in (bundle / "fragment").iterdir()})]
+
+
+def test_a_large_site_is_sharded_the_same_whatever_the_jobs(tmp_path, monkeypatch):
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)  # 7 briefings: 4 shards
+    src = make_content(tmp_path, SHARDED)
+    site = model(src)
+    build_ok(src, tmp_path / "one", "--jobs", "1", "--no-cache")
+    build_ok(src, tmp_path / "two", "--jobs", "2", "--no-cache")
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+    out = tmp_path / "one"
+    merged = search.merged_bundles(site)
+    assert merged and set(merged) <= {f"pagefind/shards/{n}/" for n in (1, 2, 3)}
+    assert sorted(p.name for p in (out / "pagefind" / "shards").iterdir()) == sorted(m.split("/")[2] for m in merged)
+    page = parse_html(out / "search" / "index.html")
+    assert page.xpath("//@data-merge-bundles") == [" ".join(f"../{m}" for m in merged)]
+    seen = []
+    for shard, folder in [(0, "pagefind"), *((int(m.split("/")[2]), m) for m in merged)]:
+        urls = shard_urls(out, folder)
+        briefings = [u for u in urls if u.startswith("briefings/")]
+        assert all(search.shard_of(u, 4) == shard for u in briefings), (shard, urls)
+        assert all(u.startswith("briefings/") for u in urls) or shard == 0
+        seen.extend(urls)
+        if shard:  # a merged shard holds its index, not a second copy of Pagefind's script and UI
+            names = {p.relative_to(out / folder).as_posix().split("/")[0] for p in (out / folder).rglob("*")}
+            assert not [n for n in names if n.endswith((".js", ".css"))], names
+            assert {"pagefind-entry.json", "wasm.en.pagefind", "fragment", "index", "filter"} <= names
+    assert sorted(seen) == sorted(r.url for r in search.records(site))
+
+
+def test_an_edit_indexes_only_its_shard_again(tmp_path, monkeypatch):
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    runs: list[list[str]] = []
+    real = search._run_pagefind
+
+    async def counting(items, language):
+        runs.append([item.url for item in items])
+        return await real(items, language)
+
+    monkeypatch.setattr(search, "_run_pagefind", counting)
+    src = make_content(tmp_path, SHARDED)
+    out = tmp_path / "out"
+    build_ok(src, out)
+    shards = len(runs)
+    assert shards == 1 + len(search.merged_bundles(model(src)))
+    annotations = src / "extra-3" / "annotations.yaml"
+    annotations.write_text(annotations.read_text().replace("Extra number 3", "Extra number three"))
+    build_ok(src, out)
+    assert len(runs) == shards + 1 and "briefings/extra-3/index.html" in runs[-1]
+    build_ok(src, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
+
+
+def test_missing_shards_are_indexed_by_up_to_jobs_pagefind_processes_at_once(tmp_path, monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    items = search.records(model(make_content(tmp_path, SHARDED)))
+    running, most = [0], [0]
+
+    async def fake(part, language):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        await asyncio.sleep(0.05)
+        running[0] -= 1
+        return {}
+
+    monkeypatch.setattr(search, "_run_pagefind", fake)
+    for jobs in (1, 2, 3):
+        most[0] = 0
+        assert len(search._index(list(search.shards(items).values()), "en", jobs)) == len(search.shards(items))
+        assert most[0] == min(jobs, len(search.shards(items))), jobs
+
+
+def test_the_memo_keeps_bundles_on_disk_and_the_site_links_to_them(tmp_path):
+    from briefkit.cache import SearchMemo
+
+    folder = tmp_path / "cache" / "search-v1"
+    (tmp_path / "cache" / "search-v0").mkdir(parents=True)  # made by other code
+    files = {"pagefind.js": b"js", "fragment/en_1.pf_fragment": b"one"}
+    memo = SearchMemo(folder)
+    assert memo.get("a") is None
+    memo.put("a", files)
+    again = SearchMemo(folder).get("a")  # another build reads it back: paths to the files
+    assert {name: path.read_bytes() for name, path in again.items()} == files
+    site = tmp_path / "site"
+    assert search._write_bundle(site, again) == 2
+    assert (site / "fragment" / "en_1.pf_fragment").read_bytes() == b"one"
+    assert (site / "fragment" / "en_1.pf_fragment").stat().st_nlink == 2  # a hard link, not a copy
+    (folder / "a" / "pagefind.js").write_bytes(b"damaged")
+    assert SearchMemo(folder).get("a") is None  # a damaged bundle is a miss
+    memo.put("b", files)
+    memo.keep_only({"b"})
+    assert sorted(p.name for p in folder.iterdir()) == ["b"]
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["search-v1"]
 
 
 # --- the build --------------------------------------------------------------------------------

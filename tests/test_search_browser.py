@@ -21,7 +21,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import EXAMPLE, build_ok
+from briefkit.diagnostics import Report
+from briefkit.loader import load_content
+from briefkit.urls import briefing_page
+from briefkit.validation import Options, build_model
+from conftest import EXAMPLE, build_ok, make_content
+
+
+def model_of(src: Path):
+    report = Report()
+    return build_model(load_content(src, "content", report), Options(None, False), report)
 
 CHROMIUM = Path(os.environ.get("BRIEFKIT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -117,7 +126,7 @@ def open_page(browser, **options):
 
 
 def results(page) -> list[dict]:
-    """The results shown: link, title and the line about each."""
+    """The results shown: link, title, type and the line about each, and the quotes found in it."""
     return page.eval_on_selector_all(
         "pagefind-results .pf-result",
         """items => items.map(item => ({
@@ -125,6 +134,9 @@ def results(page) -> list[dict]:
             title: item.querySelector('a.pf-result-link')?.textContent || '',
             type: item.querySelector('.search-result-type')?.textContent.trim() || '',
             about: item.querySelector('.search-result-about')?.textContent || '',
+            quotes: [...item.querySelectorAll('a.search-quote-link')].map(a => ({
+                href: a.getAttribute('href'), text: a.textContent,
+                marked: [...a.querySelectorAll('mark')].map(m => m.textContent)})),
         }))""")
 
 
@@ -155,15 +167,17 @@ def test_typing_a_word_from_a_quote_finds_the_quote_and_opens_the_briefing_there
         field.click()
         field.press_sequentially("choice", delay=40)  # "... I have no choice." (Donald Trump)
         found = wait_for_results(page)
-        print(f"'choice': {len(found)} results: {[r['href'].split('/', 3)[-1] for r in found]}")
-        quotes = [r for r in found if "#quote-" in r["href"]]
-        assert quotes, found
-        hit = next(r for r in quotes if r["href"].endswith("#quote-bomb-moscow"))
-        assert hit["type"] == "Quote" and "no choice" in hit["title"] and hit["about"].startswith("Donald Trump")
+        print(f"'choice': {len(found)} results: {[(r['href'].split('/', 3)[-1], r['quotes']) for r in found]}")
+        # The quote is a sub-result of its briefing: who said it, the words, the one found marked.
+        briefing = next(r for r in found if r["href"].endswith("/trump-putin-bomb-moscow/index.html"))
+        assert briefing["type"] == "Briefing" and briefing["about"] == "9 July 2025"
+        (quote,) = [q for q in briefing["quotes"] if q["href"].endswith("#quote-bomb-moscow")]
+        assert quote["text"].startswith("Donald Trump to Vladimir Putin: \u201cIf you go into Ukraine")
+        assert quote["text"].endswith("I have no choice.\u201d") and quote["marked"] == ["choice.\u201d"]
         # Links are absolute paths under the sub-path the site is served from.
-        assert hit["href"] == f"/{MOUNT}briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow"
+        assert quote["href"] == f"/{MOUNT}briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow"
         assert "q=choice" in page.url  # the query is kept in the address
-        page.locator(f"pagefind-results a[href$='#quote-bomb-moscow']").click()
+        page.locator("pagefind-results a.search-quote-link[href$='#quote-bomb-moscow']").click()
         page.wait_for_url("**/briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow")
         target = page.evaluate("document.querySelector(':target')?.id")
         assert target == "quote-bomb-moscow"
@@ -174,19 +188,24 @@ def test_typing_a_word_from_a_quote_finds_the_quote_and_opens_the_briefing_there
     chromium(run)
 
 
-def test_filtering_by_speaker_narrows_the_results(chromium, served):
+def test_filtering_by_speaker_narrows_the_results_to_the_briefings_quoting_them(chromium, served):
+    site = model_of(EXAMPLE)
+    quoting = {f"/{MOUNT}{briefing_page(b.slug)}" for b in site.briefings
+               if any(q.speaker.name == "Donald Trump" for q in b.quotes)}
+
     def run(browser):
         context, page, requests, errors = open_page(browser)
         page.goto(served.url + "search/index.html?q=Trump")
-        before = wait_for_results(page, least=4)
-        assert {r["type"] for r in before} >= {"Briefing", "Quote", "Actor"}, before
+        before = wait_for_results(page, least=2)
+        assert {r["type"] for r in before} == {"Briefing", "Actor"}, before
         page.locator("pagefind-filter-pane details[data-filter-name='speaker'] > summary").click()
         page.locator("pagefind-filter-pane details[data-filter-name='speaker'] label",
                      has=page.locator("input[value='Donald Trump']")).click()
         after = wait_for_results(page, most=len(before) - 1)
-        assert all(r["type"] == "Quote" and "#quote-" in r["href"] for r in after), after
-        assert all(r["about"].startswith("Donald Trump") for r in after), after
+        assert after and {r["href"] for r in after} <= quoting, after
         assert {r["href"] for r in after} < {r["href"] for r in before}
+        # Each shows the quotes the words were found in, each opening the briefing at its card.
+        assert all(q["href"].startswith(r["href"] + "#quote-") for r in after for q in r["quotes"]), after
         print(f"'Trump': {len(before)} results; speaker Donald Trump: {len(after)}")
         assert not errors, errors
         context.close()
@@ -249,6 +268,112 @@ def test_the_search_page_with_results_fits_a_phone(chromium, served):
         page.goto(served.url + "search/index.html?q=harbour")
         wait_for_results(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        context.close()
+
+    chromium(run)
+
+
+@pytest.fixture(scope="module")
+def served_in_shards(tmp_path_factory):
+    """The example site indexed one briefing per shard, served from a sub-path like `served`."""
+    import briefkit.search as search
+
+    top = tmp_path_factory.mktemp("served-shards")
+    site = top / MOUNT
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_SIZE", 1)
+        build_ok(EXAMPLE, site, "--no-cache")
+        merged = search.merged_bundles(model_of(EXAMPLE))
+    assert merged, "the example must be split in more than one shard"
+    handler = functools.partial(QuietHandler, directory=str(top))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="search-shards", daemon=True)
+    thread.start()
+    try:
+        yield Served(site, f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}"), merged
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_site_in_shards_is_searched_as_one(chromium, served_in_shards):
+    served, merged = served_in_shards
+    everything = {f"/{MOUNT}{briefing_page(b.slug)}" for b in model_of(EXAMPLE).briefings}
+
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        loaded: list[str] = []  # (requests from Pagefind's worker too, which routes do not see)
+        page.on("request", lambda request: loaded.append(request.url))
+        page.goto(served.url + "search/index.html?q=said")  # a word of every briefing
+        found = wait_for_results(page, least=len(everything))
+        assert {r["href"] for r in found if r["type"] == "Briefing"} == everything, found
+        for folder in merged:  # each shard's index was loaded, from the folder the page names
+            assert any(url.startswith(f"{served.url}{folder}pagefind-entry.json") for url in loaded), loaded
+        # Filters span the shards: the fiction tag leaves the two Veloria briefings.
+        page.locator("pagefind-filter-pane details[data-filter-name='tag'] > summary").click()
+        page.locator("pagefind-filter-pane details[data-filter-name='tag'] label",
+                     has=page.locator("input[value='fiction']")).click()
+        after = wait_for_results(page, most=2)
+        assert sorted(r["href"].split("/")[-2] for r in after) == ["veloria-karsk-harbour-talks",
+                                                                   "veloria-rules-out-harbour-deal"]
+        # A quote in any shard is a sub-result that opens its briefing at the card.
+        page.goto(served.url + "search/index.html?q=choice")
+        (hit,) = [q for r in wait_for_results(page) for q in r["quotes"]]
+        assert hit["href"] == f"/{MOUNT}briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow"
+        assert not errors, errors
+        context.close()
+
+    chromium(run)
+
+
+@pytest.fixture(scope="module")
+def served_long_quote(tmp_path_factory):
+    """A site whose one quote is longer than an excerpt (30 words), with a rare word at its end."""
+    top = tmp_path_factory.mktemp("served-long")
+    words = " ".join(f"word{n}" for n in range(60)) + " zebracorn"
+    src = make_content(top, {
+        "site.yaml": "title: Long\n",
+        "long/annotations.yaml": f"""
+            title: A long quote
+            date: 2025-01-01
+            summary: Something long.
+            actors:
+              - id: ada
+                name: Ada Lovelace
+                kind: person
+            quotes:
+              - text: "{words}"
+                speaker: ada
+            """,
+        "long/article.txt": f'Ada said: "{words}." And that was it.\n',
+    })
+    build_ok(src, top / MOUNT)
+    handler = functools.partial(QuietHandler, directory=str(top))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="search-long", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_hit_late_in_a_long_quote_still_says_who_said_it(chromium, served_long_quote):
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        page.goto(served_long_quote + "search/index.html?q=zebracorn")
+        (result,) = wait_for_results(page)
+        (quote,) = result["quotes"]
+        # The excerpt is the end of the quote, so the speaker is put before it.
+        assert quote["text"].startswith("Ada Lovelace: \u2026word")
+        assert quote["text"].endswith("word59 zebracorn\u201d") and quote["marked"] == ["zebracorn\u201d"]
+        assert quote["href"] == f"/{MOUNT}briefings/long/index.html#quote-1"
+        assert not errors, errors
         context.close()
 
     chromium(run)

@@ -15,6 +15,7 @@ from .. import urls
 from ..exports import Exporter
 from ..model import Actor, Briefing, Site
 from ..pagination import page_title, paginate, paginate_from_end
+from ..search import merged_bundles
 from ..writer import Output
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -151,7 +152,8 @@ class PageRenderer:
         outputs.extend(self.page("timeline.html", path, page_title("Timeline", pager), entries=items, pager=pager)
                        for path, items, pager in paginate_from_end("timeline/index.html", site.timeline, size))
         outputs.append(self.page("search.html", "search/index.html", "Search",
-                                 description=f"Search {site.config.title}: briefings, quotes and actors"))
+                                 description=f"Search {site.config.title}: briefings, quotes and actors",
+                                 search_bundles=merged_bundles(site)))
         base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
         outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
         outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)

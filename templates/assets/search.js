@@ -1,4 +1,5 @@
-/* The search page (search/index.html), around Pagefind's component UI: the result template,
+/* The search page (search/index.html), around Pagefind's component UI: the result template
+   (a briefing with the quotes found in it), the other shards' bundles merged into the main one,
    the query in the address (?q=), and a notice where search cannot run (file://). */
 (function () {
   "use strict";
@@ -7,16 +8,27 @@
   if (results && !results.querySelector('script[type="text/pagefind-template"]')) {
     var template = document.createElement("script");
     template.type = "text/pagefind-template";
-    // The record type shows in the URL: briefings/<slug>/index.html[#quote-<key>], actors/<id>/index.html.
+    // Briefings are at briefings/<slug>/index.html, actors at actors/<id>/index.html. A quote is a
+    // sub-result of its briefing: its title is "Speaker:" (or "Speaker to Someone:"), its excerpt
+    // "Speaker: “words”"; when the excerpt starts later in a long quote, the speaker is shown before it.
+    var plain = 'replace(replace(sub.excerpt, "<mark>", ""), "</mark>", "")';
     template.textContent =
       '<li class="pf-result"><div class="pf-result-card"><div class="pf-result-content">' +
       '<p class="search-result-type">' +
-      '{{#if ne(replace(url, "#quote-", ""), url)}}Quote{{:else if ne(replace(url, "/actors/", ""), url)}}Actor{{:else}}Briefing{{/if}}' +
+      '{{#if ne(replace(url, "/actors/", ""), url)}}Actor{{:else}}Briefing{{/if}}' +
       "</p>" +
       '<p class="pf-result-title"><a class="pf-result-link" href="{{ meta.url | default(url) | safeUrl }}">{{ meta.title }}</a></p>' +
       '{{#if meta.about}}<p class="search-result-about">{{ meta.about }}</p>{{/if}}' +
       '{{#if excerpt}}<p class="pf-result-excerpt">{{+ excerpt +}}</p>{{/if}}' +
-      "</div></div></li>";
+      "</div></div>" +
+      // Below the card, as Pagefind's own template puts sub-results: the card's link covers the card.
+      '{{#if sub_results}}<ul class="search-quotes">{{#each sub_results as sub}}' +
+      '<li class="search-quote"><a class="search-quote-link" href="{{ sub.url | safeUrl }}">' +
+      "{{#if eq(replace(" + plain + ", sub.title, \"\"), " + plain + ")}}" +
+      '<span class="search-quote-who">{{ sub.title }}</span> \u2026{{/if}}' +
+      '<span class="search-quote-text">{{+ sub.excerpt +}}</span></a></li>' +
+      "{{/each}}</ul>{{/if}}" +
+      "</li>";
     results.appendChild(template);
   }
 
@@ -28,6 +40,13 @@
     var components = window.PagefindComponents;
     if (!components) return;
     var instance = components.getInstanceManager().getInstance("default");
+    // A large site's index is in shards: the main bundle (next to pagefind-component-ui.js) and
+    // these, searched as one. Pagefind reads the list when it first loads (on focus or search).
+    var page = document.querySelector("[data-merge-bundles]");
+    if (page) {
+      instance.options.mergeIndex = page.getAttribute("data-merge-bundles").split(/\s+/)
+        .filter(Boolean).map(function (folder) { return { bundlePath: new URL(folder, location.href).pathname }; });
+    }
     var query = (new URLSearchParams(location.search).get("q") || "").trim();
     if (query) instance.triggerSearch(query);
     // Keep ?q= in step with the search, so a reload or the back button shows the same results.

@@ -50,13 +50,14 @@ def violations(page, seen, missing_ok: bool = False) -> list[str]:
 
 
 def wait_for_results(page) -> list[str]:
-    """The hrefs of the search results once they are all loaded."""
+    """The hrefs of the search results (and of their quotes) once they are all loaded."""
     page.wait_for_function("""() => {
         const items = document.querySelectorAll('pagefind-results .pf-result');
         return items.length > 0 && items.length === document.querySelectorAll(
             'pagefind-results .pf-result a.pf-result-link').length;
     }""", timeout=15_000)
-    return page.eval_on_selector_all("pagefind-results a.pf-result-link", "links => links.map(a => a.href)")
+    return page.eval_on_selector_all("pagefind-results a.pf-result-link, pagefind-results a.search-quote-link",
+                                     "links => links.map(a => a.href)")  # results, and the quotes found in them
 
 
 @pytest.mark.parametrize("kind", ALL_PAGES)
