@@ -6,14 +6,17 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from html.parser import HTMLParser
 from pathlib import Path
 
 import lxml.html
 import pytest
+from hypothesis import given, strategies as st
 
 from briefkit import search
 from briefkit.diagnostics import Report
 from briefkit.loader import load_content
+from briefkit.text.render import Renderer
 from briefkit.search import Record, SearchIndexError, canonical_bundle, cbor_decode, cbor_encode, pagefind_hash
 from briefkit.validation import Options, build_model
 from briefkit.writer import Output, write_site
@@ -611,3 +614,61 @@ def test_no_page_but_the_search_page_loads_pagefind(example):
             assert uses
         else:
             assert not uses, path
+
+
+class ParserReading(HTMLParser):
+    """The reference reading of an article's words, with html.parser (what `article_text` replaced)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.stack: list[bool] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in search.TEXT_BLOCKS:
+            self.parts.append(" ")
+        if tag in search.TEXT_VOIDS:
+            return
+        classes = set((dict(attrs).get("class") or "").split())
+        self.stack.append(bool(classes & search.SKIP_CLASSES) or (bool(self.stack) and self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if self.stack:
+            self.stack.pop()
+        if tag in search.TEXT_BLOCKS:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.parts.append(data)
+
+
+def parser_reading(html: str) -> str:
+    reader = ParserReading()
+    reader.feed(html)
+    reader.close()
+    return " ".join("".join(reader.parts).split())
+
+
+RENDERER = Renderer()
+ARTICLE_PIECES = st.one_of(
+    st.sampled_from(["\n\n", "*em* ", "**strong** ", "`code` ", "> quote\n", "- item\n", "1. one\n", "# Head\n",
+                     "[link](https://example.org/a?b=1&c=2 \"a > b & c\") ", "![alt > x](https://e.org/i.png)",
+                     "Text[^1] ", "\n\n[^1]: A note.\n", "a &amp; b &lt;c&gt; ", "<b>raw</b> ", "<br/>", "<3 ",
+                     "| a | b |\n|---|---|\n| 1 | 2 |\n", "    code block\n", "x<y>z ", "&#x2019; &nbsp; "]),
+    st.text(max_size=15))
+
+
+@given(st.lists(ARTICLE_PIECES, max_size=20).map("".join))
+def test_article_text_reads_rendered_articles_as_html_parser_does(text):
+    for fmt in ("md", "txt"):
+        html = RENDERER.article(text, fmt, (), ()).html
+        assert search.article_text(html) == parser_reading(html), html
+
+
+def test_article_text_reads_the_example_sites_articles_as_html_parser_does():
+    report = Report()
+    site = build_model(load_content(EXAMPLE, "briefings", report), Options(None, False), report)
+    assert site.briefings
+    for briefing in site.briefings:
+        assert search.article_text(briefing.article_html) == parser_reading(briefing.article_html)
