@@ -29,7 +29,7 @@ class Handler(BaseHTTPRequestHandler):
             self.counts[(method, self.path)] += 1
         path = self.path
         if path == "/slow":
-            time.sleep(1.0)
+            time.sleep(2.5)  # well past the tests' timeout, even on a loaded machine
         if path == "/reset":
             # SO_LINGER 0: closing sends a TCP reset instead of a clean end.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -89,7 +89,7 @@ def content_with(tmp_path, base: str, paths: list[str]):
 
 
 def fast(tmp_path, **changes) -> Settings:
-    values = dict(timeout=0.3, retries=1, retry_pause=0.01, cache=tmp_path / "cache" / "links.json")
+    values = dict(timeout=1.0, retries=1, retry_pause=0.01, cache=tmp_path / "cache" / "links.json")
     values.update(changes)
     return Settings(**values)
 
