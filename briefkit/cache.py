@@ -270,7 +270,8 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     registry_bytes = actors_yaml[0].text.encode("utf-8") if actors_yaml is not None else b"\0none"
     base = hashlib.sha256(b"\0".join([code_version().encode(), registry_bytes, src_display.encode(),
                                       str(src).encode(), src.resolve().name.encode()])).digest()
-    keys = [folder_key(folder, base) for folder in folders]
+    key_of = getattr(store, "key", folder_key)  # serve's store hashes again only the folders that changed
+    keys = [key_of(folder, base) for folder in folders]
     entries: list[Entry | None] = [store.get(key) for key in keys]
     missing = [i for i, entry in enumerate(entries) if entry is None]
     if loaded is not None:

@@ -1,8 +1,10 @@
 """`python build.py serve`: build, serve the output folder on the loopback, rebuild on every save.
 
 - Watching is watchfiles' (the content folder and the templates folder); every change runs the
-  same checks as `python build.py build`, renders again only the pages whose inputs changed
-  (`incremental.py`), and swaps the output folder atomically (the writer's).
+  same checks as `python build.py build`, but hashes again only the briefing folders reported
+  changed, renders only the pages that depend on what changed and writes only the files whose
+  bytes changed, each atomically (`incremental.py`). The search index follows in the background
+  and is swapped in whole; the pages reload again when it is in place.
 - Open pages load `/__briefkit/live.js` (injected into served HTML, never written to disk, no
   inline script): it long-polls `/__briefkit/wait` and reloads the page when a rebuild finished.
 - A failed rebuild keeps the last good site, prints the diagnostics as `build` does, and shows
@@ -92,6 +94,11 @@ class State:
             self.version += 1
             self.errors = errors
             self.changed.notify_all()
+
+    def bump(self) -> None:
+        """A new version with the same diagnostics (the search index is in place: reload)."""
+        with self.changed:
+            self.publish(self.errors)
 
     def wait(self, seen: str, timeout: float) -> int:
         deadline = time.monotonic() + timeout
@@ -345,7 +352,8 @@ def run_build(options: BuildOptions, state: State, cache: RenderCache, first: bo
         return
     print_diagnostics(result.diagnostics)
     took = (time.perf_counter() - started) * 1000
-    rendered = "" if first else f" ({len(cache.rendered)} rendered, {len(cache.reused)} unchanged)"
+    rendered = "" if first else f" ({len(cache.rendered)} rendered, {len(cache.reused)} unchanged; search index " \
+        "follows)"
     stages = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.stages.items())
     print(f"{'built' if first else 'rebuilt'} {count(result.briefings, 'briefing')} "
           f"({count(result.quotes, 'quote')} verified) into {options.out}/: {count(result.pages, 'page')}"
@@ -358,10 +366,11 @@ def watch_loop(options: BuildOptions, state: State, cache: RenderCache, stop: th
     import watchfiles  # noqa: PLC0415
 
     paths = [str(options.src), str(templates_dir())]
-    for _changes in watchfiles.watch(*paths, stop_event=stop, debounce=150, step=30, raise_interrupt=False,
-                                     ignore_permission_denied=True):
+    for changes in watchfiles.watch(*paths, stop_event=stop, debounce=150, step=30, raise_interrupt=False,
+                                    ignore_permission_denied=True):
         if stop.is_set():
             break
+        cache.folders.note([path for _change, path in changes], options.src)
         run_build(options, state, cache, first=False)
 
 
@@ -371,7 +380,9 @@ def serve(args) -> int:
                            drafts=args.drafts, strict=args.strict, write=True)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
-    state, cache = State(), RenderCache()
+    state, cache = State(), RenderCache(background=True)
+    cache.folders.watched = True
+    cache.on_search = lambda failure: state.bump() if failure is None else None
     run_build(options, state, cache, first=True)
     port_ref = [args.port]
     server = make_server(args.host, args.port, make_handler(options.out, state, port_ref))

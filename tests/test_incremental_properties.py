@@ -140,22 +140,23 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
                         encoding="utf-8")
 
 
-def sync(files: dict[str, str], src: Path) -> bool:
-    """Make the content folder hold exactly `files`; True when anything changed."""
-    changed = False
+def sync(files: dict[str, str], src: Path) -> list[str]:
+    """Make the content folder hold exactly `files`; the paths changed, as watchfiles reports them."""
+    changed = []
     on_disk = {p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()}
     for rel in sorted(on_disk - set(files)):
         (src / rel).unlink()
-        changed = True
+        changed.append(str(src / rel))
     for folder in sorted((p for p in src.iterdir() if p.is_dir()), reverse=True):
         if not any(folder.iterdir()):
             folder.rmdir()
+            changed.append(str(folder))
     for rel, text in files.items():
         path = src / rel
         if rel not in on_disk or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-            changed = True
+            changed.append(str(path))
     return changed
 
 
@@ -170,7 +171,7 @@ def age(*folders: Path) -> None:
 def outcome(run) -> tuple:
     """('ok', output files, diagnostics) or ('error', diagnostics)."""
     try:
-        report, out = run()
+        report, out, *_ = run()
     except ContentError as exc:
         return ("error", exc.diagnostics)
     return ("ok", snapshot(out), report.diagnostics)
@@ -197,18 +198,24 @@ def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
         src.mkdir()
         sync(files, src)
         age(src, templates)
-        memory = RenderCache()
+        # As serve runs it: only the folders reported changed are hashed again, and the search
+        # bundle is made in the background after the changed pages are written in place.
+        memory = RenderCache(background=True)
+        memory.folders.watched = True
         options = lambda out, **more: BuildOptions(src=src, out=root / out, src_display="content",  # noqa: E731
                                                    templates=templates, **more)
         serve_options = options("served")
         cached_options = options("cached", cache=root / "cache", jobs=2)
         for step in [("nothing",), *sequence]:
             apply(step, files, templates)
-            if sync(files, src) or step[0] == "template":
+            changed = sync(files, src)
+            if changed or step[0] == "template":
                 age(src, templates)
+            memory.folders.note(changed + ([str(templates / "base.html")] if step[0] == "template" else []), src)
             shutil.rmtree(root / "cold", ignore_errors=True)
             cold = outcome(lambda: (build(options("cold")), root / "cold"))
-            served = outcome(lambda: (build_incremental(serve_options, memory), root / "served"))
+            served = outcome(lambda: (build_incremental(serve_options, memory), root / "served",
+                                      memory.wait_search()))
             cached = outcome(lambda: (build(cached_options), root / "cached"))
             assert served == cold, step
             assert cached == cold, step
