@@ -173,6 +173,7 @@ class RenderCache:
     on_search: Callable[[BaseException | None], None] | None = None  # told when the bundle is in place
     indexer: SearchIndexer | None = None
     timings: dict[str, float] = field(default_factory=dict)  # of the last build: "pages", "search"
+    environment: tuple | None = None  # ((template digest, folder), the Jinja environment)
 
     def wait_search(self) -> None:
         """Return when no search bundle is being made."""
@@ -258,6 +259,9 @@ class CachingRenderer(PageRenderer):
         self.cache = cache
         self.exports = CachingExporter(site, cache.exports, cache.fragments)
         self.digest, self.site_readers = template_state(folder)
+        if cache.environment is not None and cache.environment[0] == (self.digest, folder):
+            self.env = cache.environment[1]  # its templates compiled already
+        cache.environment = ((self.digest, folder), self.env)
         self.state = (self.digest, site.config, dict(site.history))
         self.fresh: dict[str, tuple[tuple, Output]] = {}
         self.groups: dict[tuple, tuple[object, list[Output]]] = {}

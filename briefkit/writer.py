@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterator
 
 try:
@@ -117,10 +117,11 @@ def check_paths(outputs: list[Output]) -> None:
     """Refuse an output path that is absolute, climbs out of the site, or comes twice."""
     seen: set[str] = set()
     for output in outputs:
-        parts = PurePosixPath(output.path).parts
-        if output.path in seen or not parts or output.path.startswith("/") or ".." in parts:
+        path = output.path  # split by hand: a PurePosixPath per file is slow at 100,000 files
+        parts = [part for part in path.split("/") if part not in ("", ".")]
+        if path in seen or not parts or path.startswith("/") or ".." in parts:
             raise ValueError(f"bad or duplicate output path: {output.path!r}")
-        seen.add(output.path)
+        seen.add(path)
 
 
 def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None = None) -> int:

@@ -161,12 +161,16 @@ class PageRenderer:
     def actor_pages(self, actor: Actor) -> list[Output]:
         site = self.site
         quotes = site.quotes_by_actor.get(actor.id, ())
+        by_slug: dict[str, list] = {}
+        for quote in quotes:  # grouped once: scanning every quote for each page was quadratic
+            by_slug.setdefault(quote[0].slug, []).append(quote)
         outputs = []
         for path, items, pager in paginate(urls.actor_page(actor.id), site.briefings_by_actor.get(actor.id, ()),
                                            site.config.page_size):
-            shown = {b.slug for b in items}  # each page: its briefings' quotes
+            # Each page: its briefings' quotes (both are in the site's order of briefings).
+            mine = [q for b in items for q in by_slug.get(b.slug, ())]
             outputs.append(self.page("actor.html", path, page_title(actor.name, pager), actor=actor,
-                                     briefings=items, quotes=tuple(q for q in quotes if q[0].slug in shown),
+                                     briefings=items, quotes=tuple(mine),
                                      total_quotes=len(quotes), pager=pager,
                                      description=actor.description or f"{actor.name} in {site.config.title}"))
         return outputs
