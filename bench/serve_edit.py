@@ -37,8 +37,18 @@ def main() -> None:
     edit = time.perf_counter() - started
     cache.wait_search()
     search = time.perf_counter() - started - edit
+    rendered, reused = len(cache.rendered), len(cache.reused)
+    # An edit to an article's text only: no listing, no timeline shows it.
+    article = sorted((src / f"briefing-{number + 1:05d}").glob("article.*"))[0]
+    article.write_text(article.read_text(encoding="utf-8") + "\nA paragraph added in serve.\n", encoding="utf-8")
+    started = time.perf_counter()
+    cache.folders.note([str(article)], src)
+    article_report = build_incremental(options, cache)
+    article_edit = time.perf_counter() - started
+    cache.wait_search()
     print(json.dumps({"first": first, "edit": edit, "search": search, "stages": report.stages,
-                      "rendered": len(cache.rendered), "reused": len(cache.reused), "pages": report.pages}))
+                      "rendered": rendered, "reused": reused, "pages": report.pages,
+                      "article_edit": article_edit, "article_stages": article_report.stages}))
 
 
 if __name__ == "__main__":

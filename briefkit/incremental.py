@@ -40,6 +40,7 @@ known from the previous build, kept in a `RenderCache`:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -50,6 +51,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -275,12 +277,19 @@ class CachingRenderer(PageRenderer):
         before = {b.slug: b for b in last.briefings} if last is not None else {}
         now = {b.slug: b for b in site.briefings}
         self.changed = {slug for slug in before.keys() | now.keys() if before.get(slug) is not now.get(slug)}
-        versions = [b for slug in self.changed for b in (before.get(slug), now.get(slug)) if b is not None]
+        # A briefing edited where no listing looks (its article, say) leaves the listings as they were:
+        # they see the fields the templates other than briefing.html name, and those are equal.
+        shown = listed_fields(folder)
+        self.canon = {id(now[slug]): before[slug] for slug in self.changed
+                      if slug in now and slug in before and all(getattr(now[slug], name) == getattr(before[slug], name)
+                                                                for name in shown)}
+        self.listed = {slug for slug in self.changed if not (slug in now and id(now[slug]) in self.canon)}
+        versions = [b for slug in self.listed for b in (before.get(slug), now.get(slug)) if b is not None]
         self.actors = {c.actor.id for b in versions for c in b.cast} | \
             {a.id for b in versions for q in b.quotes for a in (q.speaker, q.to) if a is not None}
         self.tags = {tag for b in versions for tag in b.tags}
         # Reused when its inputs are the same objects as last time (cheap `is` tests, no context).
-        self.quiet = self.same and not self.changed
+        self.quiet = self.same and not self.listed
 
     def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
         key = (self.digest, self.site.config, template, title, root, context)
@@ -296,19 +305,20 @@ class CachingRenderer(PageRenderer):
         return output
 
     def group(self, key: tuple, inputs: object, unchanged: bool, make: Callable[[], list[Output]],
-              template: str) -> list[Output]:
+              template: str, seen: object = None) -> list[Output]:
         """The outputs of one group (a briefing's, an actor's pages...): last build's when `unchanged`
-        and its inputs are the same objects, else made again."""
+        and its inputs (as `seen`, when given: with listing-equal briefings as they were) are the same
+        objects, else made again."""
         hit = self.cache.groups.get(key)
         if hit is not None and unchanged and self.same and template not in self.site_readers \
-                and same_objects(hit[0], inputs):
+                and same_objects(hit[0], inputs if seen is None else seen):
             for output in hit[1]:
                 if output.path in self.cache.pages:
                     self.fresh[output.path] = self.cache.pages[output.path]
                 if output.path in self.cache.exports:
                     self.exports.fresh[output.path] = self.cache.exports[output.path]
                 self.reused.append(output.path)
-            self.groups[key] = hit
+            self.groups[key] = (inputs, hit[1])
             return list(hit[1])  # the caller may extend the list it is given
         outputs = make()
         self.groups[key] = (inputs, tuple(outputs))
@@ -332,17 +342,38 @@ class CachingRenderer(PageRenderer):
         shared = any(name.startswith("_") or name == "base.html" for name in self.site_readers)
         only_timeline = not shared and reads_only(self.folder / "timeline.html", "timeline")
         entries = tuple(x for e in self.site.timeline for x in (e.event, e.briefing))
+        seen = tuple(self.canon.get(id(x), x) for x in entries) if self.canon else entries
         return self.group(("timeline",), entries, only_timeline or self.quiet,
                           lambda: [super(CachingRenderer, self).timeline_page()],
-                          "" if only_timeline else "timeline.html")[0]
+                          "" if only_timeline else "timeline.html", seen)[0]
 
     def feed(self) -> Output:
         return self.group(("feed",), (*self.site.briefings[:20], self.site.updated), True,
                           lambda: [super(CachingRenderer, self).feed()], "")[0]
 
     def index_pages(self) -> list[Output]:
-        return self.group(("index",), (), not self.changed, lambda: super(CachingRenderer, self).index_pages(),
+        return self.group(("index",), (), not self.listed, lambda: super(CachingRenderer, self).index_pages(),
                           "index.html")
+
+
+# What the listings may read of a briefing besides the fields named: a property or method, and the
+# fields it reads.
+DERIVED_FIELDS = {"context_by_kind": ("context",), "role_of": ("cast",)}
+
+
+def listed_fields(folder: Path) -> tuple[str, ...]:
+    """The fields of a briefing that pages other than its own may show: those whose name appears in
+    a template other than briefing.html (a template reads an attribute only by its name)."""
+    words: set[str] = set()
+    for path in folder.rglob("*.html"):
+        if path.relative_to(folder).as_posix() != "briefing.html":
+            words.update(re.findall(r"\w+", path.read_text(encoding="utf-8", errors="replace")))
+    names = [f.name for f in dataclass_fields(Briefing)]
+    shown = {"slug", "date", "draft"} | {name for name in names if name in words}
+    for name in dir(Briefing):
+        if name in words and not name.startswith("_") and name not in names:
+            shown.update(DERIVED_FIELDS.get(name, names))  # a member not known here: every field
+    return tuple(sorted(shown))
 
 
 def same_objects(a: object, b: object) -> bool:
@@ -372,6 +403,7 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     check_folders(options)
     clock = Clock()
     report = Report()
+    first = cache.site is None and cache.written is None
     store = KeyedStore(cache.briefings, cache.folders)
     found: dict = {}
     site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts), report,
@@ -392,6 +424,10 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         clock.lap("render")
         files = write_changes(site, outputs, lambda: search_records(site, found), options, cache, clock)
     cache.timings["pages"] = clock.total()
+    if first:
+        # The model and the pages stay in memory for the next builds: keep the collector from walking
+        # them all again (a full collection at 10,000 briefings took as long as the edit itself).
+        gc.freeze()
     return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                        files, clock.stages, pages)
 
