@@ -54,11 +54,16 @@ LIVE_JS = b"""\
   "use strict";
   var script = document.currentScript;
   var version = script ? script.getAttribute("data-version") : "0";
+  // The search page also reloads when a new search index is in place (it follows the pages).
+  var search = script ? script.getAttribute("data-search") : null;
+  var searching = search !== null && new RegExp("/search/(index[.]html)?$").test(window.location.pathname);
   function poll() {
-    fetch("/__briefkit/wait?v=" + encodeURIComponent(version), {cache: "no-store"})
+    fetch("/__briefkit/wait?v=" + encodeURIComponent(version) + (searching ? "&s=" + encodeURIComponent(search) : ""),
+          {cache: "no-store"})
       .then(function (response) { return response.json(); })
       .then(function (data) {
         if (String(data.version) !== String(version)) { window.location.reload(); return; }
+        if (searching && String(data.search) !== String(search)) { window.location.reload(); return; }
         poll();
       })
       .catch(function () { window.setTimeout(poll, 1000); });
@@ -86,6 +91,7 @@ class State:
 
     def __init__(self) -> None:
         self.version = 0
+        self.search = 0  # search indexes put in place (they follow the pages in the background)
         self.errors: list[str] = []  # formatted diagnostics of the failed rebuild, empty when good
         self.changed = threading.Condition()
 
@@ -95,20 +101,21 @@ class State:
             self.errors = errors
             self.changed.notify_all()
 
-    def bump(self) -> None:
-        """A new version with the same diagnostics (the search index is in place: reload)."""
+    def searched(self) -> None:
+        """A new search index is in place: the search pages reload."""
         with self.changed:
-            self.publish(self.errors)
+            self.search += 1
+            self.changed.notify_all()
 
-    def wait(self, seen: str, timeout: float) -> int:
+    def wait(self, seen: str, timeout: float, seen_search: str | None = None) -> tuple[int, int]:
         deadline = time.monotonic() + timeout
         with self.changed:
-            while str(self.version) == seen:
+            while str(self.version) == seen and (seen_search is None or str(self.search) == seen_search):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self.changed.wait(left)
-            return self.version
+            return self.version, self.search
 
 
 def is_loopback(host: str) -> bool:
@@ -187,9 +194,9 @@ def overlay_html(errors: list[str]) -> str:
 def inject(page: bytes, state: State) -> bytes:
     """Add the live-reload script (and the overlay when the content has errors) before </body>."""
     with state.changed:
-        version, errors = state.version, list(state.errors)
+        version, errors, search = state.version, list(state.errors), state.search
     snippet = (overlay_html(errors) if errors else "") + (
-        f'<script src="{LIVE_PREFIX}live.js" data-version="{version}"></script>')
+        f'<script src="{LIVE_PREFIX}live.js" data-version="{version}" data-search="{search}"></script>')
     data = snippet.encode("utf-8")
     at = page.lower().rfind(b"</body>")
     return page[:at] + data + page[at:] if at >= 0 else page + data
@@ -282,9 +289,11 @@ def make_handler(root: Path, state: State, port_ref: list[int]):
             elif parts.path == LIVE_PREFIX + "overlay.css":
                 self.send(200, OVERLAY_CSS, "text/css; charset=utf-8", head=head)
             elif parts.path == LIVE_PREFIX + "wait":
-                seen = parse_qs(parts.query).get("v", [""])[0]
-                version = state.wait(seen, 0 if head else POLL_SECONDS)
-                self.send(200, json.dumps({"version": version}).encode(), "application/json", head=head)
+                query = parse_qs(parts.query)
+                version, search = state.wait(query.get("v", [""])[0], 0 if head else POLL_SECONDS,
+                                             query.get("s", [None])[0])
+                self.send(200, json.dumps({"version": version, "search": search}).encode(), "application/json",
+                          head=head)
             else:
                 self.not_found(head)
 
@@ -382,7 +391,7 @@ def serve(args) -> int:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
     state, cache = State(), RenderCache(background=True)
     cache.folders.watched = True
-    cache.on_search = lambda failure: state.bump() if failure is None else None
+    cache.on_search = lambda failure: state.searched() if failure is None else None
     run_build(options, state, cache, first=True)
     port_ref = [args.port]
     server = make_server(args.host, args.port, make_handler(options.out, state, port_ref))
