@@ -253,12 +253,14 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
                        check_all: Callable[[list[Path], Registry], list[Entry]] | None = None,
                        progress: Callable[[int, int], None] | None = None,
                        loaded: Callable[[], None] | None = None,
-                       search: dict[str, tuple[Record, ...]] | None = None) -> Site:
+                       search: dict[str, tuple[Record, ...]] | None = None,
+                       slugs: dict[str, str] | None = None) -> Site:
     """`validation.build_model(load_content(...))`, checking again only the briefings that changed.
 
     `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
     `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
-    `search`, when given, receives each briefing's search records by slug (see `search_records`)."""
+    `search`, when given, receives each briefing's search records by slug (see `search_records`);
+    `slugs`, each folder's content hash by name (`reuse.py` keys the outputs with them)."""
     site_yaml = load_yaml_file(src / "site.yaml", display_path(src_display, src, src / "site.yaml"), report) \
         if (src / "site.yaml").is_file() else None
     actors_path = src / "actors.yaml"
@@ -272,6 +274,8 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
                                       str(src).encode(), src.resolve().name.encode()])).digest()
     key_of = getattr(store, "key", folder_key)  # serve's store hashes again only the folders that changed
     keys = [key_of(folder, base) for folder in folders]
+    if slugs is not None:
+        slugs.update((folder.name, key) for folder, key in zip(folders, keys))
     entries: list[Entry | None] = [store.get(key) for key in keys]
     missing = [i for i, entry in enumerate(entries) if entry is None]
     if loaded is not None:

@@ -96,6 +96,15 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _link(source: Path, target: Path) -> bool:
+    """Hard-link a file of the current site into the new one; False where the system cannot."""
+    try:
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
+
+
 def remove_leftovers(out: Path) -> None:
     """Delete temporary folders that an interrupted build left next to the output.
 
@@ -143,6 +152,7 @@ def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], i
     """The temporary folder, written whole, then swapped with `out` (the site, at every instant,
     is the previous one or the new one); returns the files `finish` added."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    site = str(out) + os.sep  # a file of the current site (unchanged since the last build) is linked
     try:
         os.chmod(tmp, 0o755)
         made: set[Path] = {tmp}
@@ -151,10 +161,10 @@ def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], i
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            if output.copy_from is not None:
-                shutil.copyfile(output.copy_from, target)
-            else:
+            if output.copy_from is None:
                 target.write_bytes(output.data or b"")
+            elif not (str(output.copy_from).startswith(site) and _link(output.copy_from, target)):
+                shutil.copyfile(output.copy_from, target)
         added = finish(tmp) if finish is not None else 0
         (tmp / MARKER).write_bytes(MARKER_TEXT)
         if out.exists():
@@ -216,6 +226,9 @@ def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output]
                 sources.pop(output.path, None)
             _replace_file(out / output.path, output)
             written.append(output.path)
+        if written:
+            # A new marker: a `build` into this folder no longer takes its files for those it wrote.
+            _replace_file(out / MARKER, Output(MARKER, MARKER_TEXT))
         produced = {output.path for output in outputs}
         for path in sorted(set(previous) - produced):
             target = out / path
