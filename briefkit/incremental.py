@@ -62,6 +62,7 @@ from .exports import Exporter, annotations_path, dump
 from .history import load_history
 from .model import Actor, Briefing, Site
 from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
+from .reuse import collector_paused
 from .render import PageRenderer, templates_dir
 from .search import SearchIndexError
 from .validation import Options
@@ -406,8 +407,9 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     first = cache.site is None and cache.written is None
     store = KeyedStore(cache.briefings, cache.folders)
     found: dict = {}
-    site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts), report,
-                              store, checker(options), None, lambda: clock.lap("load"), found)
+    with collector_paused():
+        site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts),
+                                  report, store, checker(options), None, lambda: clock.lap("load"), found)
     cache.folders.done()
     clock.lap("validate")
     if report.errors or (options.strict and report.warnings):
@@ -425,8 +427,8 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         files = write_changes(site, outputs, lambda: search_records(site, found), options, cache, clock)
     cache.timings["pages"] = clock.total()
     if first:
-        # The model and the pages stay in memory for the next builds: keep the collector from walking
-        # them all again (a full collection at 10,000 briefings took as long as the edit itself).
+        # The pages stay in memory for the next builds: keep the collector from walking them all
+        # again (a full collection at 10,000 briefings took as long as the edit itself).
         gc.freeze()
     return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                        files, clock.stages, pages)

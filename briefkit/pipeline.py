@@ -15,7 +15,7 @@ from .history import load_history
 from .loader import load_content
 from .model import Site
 from .parallel import fork_map, render_parallel
-from .reuse import Reuse
+from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
 from .search import SearchIndexError, write_index
@@ -66,7 +66,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
     if caches.done is not None:  # nothing changed since the last build: its output stands
         return replace(caches.done, stages={"up to date": clock.total()})
     report = Report()
-    site, items = check_content(options, caches, report, tell, clock)
+    with collector_paused():
+        site, items = check_content(options, caches, report, tell, clock)
     if report.errors or (options.strict and report.warnings):
         caches.keep_checked()
         raise ContentError(report.sorted())
