@@ -2,11 +2,14 @@
 to a cold build of the same content, and fails with the same diagnostics when the content is wrong.
 
 Each example applies a random sequence of edits (titles, articles, a quote broken and mended),
-additions, deletions, renames, registry, site.yaml (page size) and template changes, and after each
-step builds three ways: as `serve` does (pages and checked briefings kept in memory), as `build`
-does with the disk cache and two workers (early exit included: unchanged steps leave the files as
-they were, changed ones are aged past the racy window), and cold. Pagefind is replaced by a dump of
-the search records it would be given (the index is a function of them), to keep each build fast.
+additions, deletions, renames, media files, registry, site.yaml (page size) and template changes, and after each
+step builds three ways: as `serve` does (pages and checked briefings kept in memory, only the folders
+reported changed hashed again, the changed files written in place, the search index made in the
+background), as `build` does with the disk cache and two workers (early exit included: unchanged
+steps leave the files as they were, changed ones are aged past the racy window; outputs whose
+dependency keys are unchanged are hard-linked from the previous site), and cold. Pagefind is
+replaced by a dump of the search records it would be given (the index is a function of them), to
+keep each build fast.
 
 Every example runs three builds per step: max_examples is 15, not the CI profile's 1000 (that would
 take over an hour); the run takes under a minute on two cores. It found a real bug: a renamed folder
@@ -85,6 +88,7 @@ steps = st.one_of(
     st.tuples(st.just("registry"), st.sampled_from(["describe", "rename", "alias", "restore"])),
     st.tuples(st.just("page_size"), st.integers(1, 3)),
     st.tuples(st.just("template"), st.integers(0, len(TEMPLATE_EDITS) - 1)),
+    st.tuples(st.just("media")),
     st.tuples(st.just("nothing")),
 )
 
@@ -123,6 +127,13 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
     elif kind == "rename" and args[0] in present and args[1] not in present:
         for path in [p for p in files if p.startswith(f"{args[0]}/")]:
             files[args[1] + path[len(args[0]):]] = files.pop(path)
+    elif kind == "media" and present:  # a figure's bytes are not in the folder's hash
+        path = f"{sorted(present)[0]}/figure.png"
+        cycle = {None: "first", "first": "second version", "second version": None}
+        if (text := cycle[files.get(path)]) is None:
+            del files[path]
+        else:
+            files[path] = text
     elif kind == "registry":
         files["actors.yaml"] = {
             "describe": ACTORS.replace("kind: person", "kind: person\n  description: Mathematician"),
@@ -194,7 +205,8 @@ def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
         src, templates = root / "content", root / "templates"
         shutil.copytree(templates_dir(), templates)
         files = {"site.yaml": "title: Archive\npage_size: 2\n", "actors.yaml": ACTORS,
-                 **briefing_files("alpha", 1), **briefing_files("beta", 2, "Second", "history")}
+                 **briefing_files("alpha", 1), **briefing_files("beta", 2, "Second", "history"),
+                 "alpha/figure.png": "first"}
         src.mkdir()
         sync(files, src)
         age(src, templates)
