@@ -191,11 +191,15 @@ class CachingExporter(Exporter):
     """Reuses a briefing's annotations export when its page and inputs are unchanged, and builds the
     data files from per-briefing fragments kept between builds."""
 
-    def __init__(self, site: Site, last: dict[str, tuple[tuple, Output]], fragments: dict[str, tuple[object, tuple]]):
+    def __init__(self, site: Site, last: dict[str, tuple[tuple, Output]], fragments: dict[str, tuple[object, tuple]],
+                 token: Callable[[Briefing], object] | None = None):
         super().__init__(site)
         self.last = last
         self.fresh: dict[str, tuple[tuple, Output]] = {}
         self.fragments = fragments
+        # What a briefing's fragments are kept under: the briefing object itself (serve, where an
+        # unchanged briefing is the same object), or its folder's content hash (`build`, reuse.py).
+        self.token = token or (lambda briefing: briefing)
 
     def annotations(self, briefing: Briefing, page_html: str) -> Output:
         # The export is read off the rendered page, so the page's bytes stand for everything it shows.
@@ -211,7 +215,8 @@ class CachingExporter(Exporter):
         (each as JSON text), as the whole-site exports would write them."""
         history = self.site.history.get(briefing.slug)
         hit = self.fragments.get(briefing.slug)
-        if hit is not None and hit[0][0] is briefing and hit[0][1] == history:
+        token = self.token(briefing)
+        if hit is not None and same_objects(hit[0], (token, history)):
             return hit[1]
         alone = Exporter(replace(self.site, briefings=(briefing,),
                                  timeline=entries))
@@ -219,7 +224,7 @@ class CachingExporter(Exporter):
         texts = lambda items: tuple(json.dumps(i, ensure_ascii=False, sort_keys=True) for i in items)  # noqa: E731
         made = (texts(alone.briefings_data()["briefings"]), texts(alone.quotes_data()["quotes"]),
                 texts(alone.timeline_data()["events"]))
-        self.fragments[briefing.slug] = ((briefing, history), made)
+        self.fragments[briefing.slug] = ((token, history), made)
         return made
 
     def data_files(self) -> list[Output]:

@@ -64,16 +64,28 @@ class Reuse:
     keys: dict[str, str] = field(default_factory=dict)  # slug -> folder content hash (filled by the load)
     groups: dict[tuple, tuple[str, tuple[str, ...]]] = field(default_factory=dict)  # this build's
     state: str = ""
+    fragments: dict | None = None  # slug -> ((folder hash, history), its parts of the data files)
     rendered: int = 0
     reused: int = 0
 
     def path(self) -> Path:
         return self.folder / f"outputs-{hashlib.sha256(str(self.out.resolve()).encode()).hexdigest()[:16]}.pickle"
 
+    def fragments_path(self) -> Path:
+        """The data files' per-briefing parts (`incremental.CachingExporter`), valid with `path()`."""
+        return self.path().with_name(self.path().name.replace("outputs-", "fragments-"))
+
+    def load(self, path: Path):
+        try:
+            with collector_paused():
+                return pickle.loads(path.read_bytes())
+        except Exception:  # none, damaged or foreign: nothing to reuse
+            return None
+
     def previous(self) -> dict[tuple, tuple[str, tuple[str, ...]]] | None:
         """The last build's groups, when they describe the output folder as it is and the same state."""
         try:
-            stored_format, state, output, groups = pickle.loads(self.path().read_bytes())
+            stored_format, state, output, groups = self.load(self.path())
         except Exception:  # none, damaged or foreign: render everything
             return None
         if stored_format != FORMAT or state != self.state or output != output_state(self.out):
@@ -88,6 +100,7 @@ class Reuse:
         self.state = digest(FORMAT, code_version(), template_digest, site.config, sorted(site.history.items()),
                             settings)
         previous = self.previous()
+        self.fragments = self.load(self.fragments_path()) if previous is not None else {}
         if previous is None:
             outputs = render_parallel(site, folder, jobs)
             recorder = KeyedRenderer(site, folder, self, {}, readers, paths_only=True)
@@ -102,6 +115,8 @@ class Reuse:
     def save(self) -> None:
         """After the new site is in place: its groups, for the next build."""
         if self.state:
+            # The fragments first: the groups' file is what makes them trusted.
+            write_atomically(self.fragments_path(), pickle.dumps(self.fragments or {}, protocol=pickle.HIGHEST_PROTOCOL))
             write_atomically(self.path(), pickle.dumps((FORMAT, self.state, output_state(self.out), self.groups),
                                                        protocol=pickle.HIGHEST_PROTOCOL))
 
@@ -127,6 +142,11 @@ class KeyedRenderer(PageRenderer):
         self.reuse, self.previous, self.readers, self.paths_only = reuse, previous, readers, paths_only
         self.rendered = self.reused = 0
         self.keys = reuse.keys
+        if not paths_only:
+            from .incremental import CachingExporter  # noqa: PLC0415 (incremental imports the pipeline)
+            if reuse.fragments is None:
+                reuse.fragments = {}
+            self.exports = CachingExporter(site, {}, reuse.fragments, lambda b: self.keys.get(b.slug))
 
     def key_of(self, briefings) -> tuple:
         return tuple(self.keys.get(b.slug, "") for b in briefings)
