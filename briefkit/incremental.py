@@ -102,7 +102,8 @@ def reads_only(template: Path, attribute: str) -> bool:
         code = " ".join(JINJA_CODE.findall(template.read_text(encoding="utf-8", errors="replace")))
     except OSError:
         return False
-    return all(code.startswith(f".{attribute}", m.end()) and not re.match(r"\w", code[m.end() + len(attribute) + 1:][:1])
+    after = len(attribute) + 1  # the character after `site.<attribute>` must end the name
+    return all(code.startswith(f".{attribute}", m.end()) and not re.match(r"\w", code[m.end() + after:][:1])
                for m in SITE_VARIABLE.finditer(code))
 
 

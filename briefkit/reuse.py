@@ -116,7 +116,8 @@ class Reuse:
         """After the new site is in place: its groups, for the next build."""
         if self.state:
             # The fragments first: the groups' file is what makes them trusted.
-            write_atomically(self.fragments_path(), pickle.dumps(self.fragments or {}, protocol=pickle.HIGHEST_PROTOCOL))
+            write_atomically(self.fragments_path(),
+                             pickle.dumps(self.fragments or {}, protocol=pickle.HIGHEST_PROTOCOL))
             write_atomically(self.path(), pickle.dumps((FORMAT, self.state, output_state(self.out), self.groups),
                                                        protocol=pickle.HIGHEST_PROTOCOL))
 

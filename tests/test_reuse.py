@@ -90,3 +90,13 @@ def test_reuse_is_refused_when_the_output_folder_changed_since(tmp_path, monkeyp
     build_ok(src, out)
     build_ok(src, tmp_path / "cold", "--no-cache")
     assert snapshot(out) == snapshot(tmp_path / "cold")
+
+
+def test_the_timeline_page_is_keyed_by_its_entries_only_while_it_reads_nothing_else(tmp_path):
+    from briefkit.incremental import reads_only
+    cases = {"{% for e in site.timeline %}{{ e }}{% endfor %}": True,
+             "{{ site.timeline|length }} {{ site.tags|length }}": False,  # the tags too: every change
+             "{{ site.timelines }}": False, "{{ site }}": False, "no code, site in the text": True}
+    for text, expected in cases.items():
+        (tmp_path / "timeline.html").write_text(text, encoding="utf-8")
+        assert reads_only(tmp_path / "timeline.html", "timeline") is expected, text
