@@ -78,6 +78,9 @@ def bench(size: int, tmp: Path, jobs: str | None, hugo: bool) -> None:
     row("one-briefing edit (serve)", result["edit"], "", "",
         f"{stage_text}; {result['rendered']} pages rendered, {result['reused']} reused "
         f"(serve process peak {serve.peak_mb:.0f} MB, first build {result['first']:.2f} s)")
+    row("  then its search index", result["search"], "", "", "in the background, after the pages are written")
+    row("article-only edit (serve)", result["article_edit"], "", "",
+        ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in result["article_stages"].items()))
     if hugo:
         from bench.hugo_site import write_hugo_site  # noqa: PLC0415
         root = write_hugo_site(src, tmp / "hugo")

@@ -281,12 +281,14 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
                        check_all: Callable[[list[Path], Registry], list[Entry]] | None = None,
                        progress: Callable[[int, int], None] | None = None,
                        loaded: Callable[[], None] | None = None,
-                       search: dict[str, Document] | None = None) -> Site:
+                       search: dict[str, Document] | None = None,
+                       slugs: dict[str, str] | None = None) -> Site:
     """`validation.build_model(load_content(...))`, checking again only the briefings that changed.
 
     `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
     `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
-    `search`, when given, receives each briefing's search document by slug (see `search_records`)."""
+    `search`, when given, receives each briefing's search document by slug (see `search_records`);
+    `slugs`, each folder's content hash by name (`reuse.py` keys the outputs with them)."""
     site_yaml, actors_yaml = load_settings(src, src_display, report)
     config = check_config(RawContent(site_yaml, None, ()), options, report)
     registry = check_registry(RawContent(None, actors_yaml, ()), report)
@@ -294,7 +296,10 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     registry_bytes = actors_yaml[0].text.encode("utf-8") if actors_yaml is not None else b"\0none"
     base = hashlib.sha256(b"\0".join([code_version().encode(), registry_bytes, src_display.encode(),
                                       str(src).encode(), src.resolve().name.encode()])).digest()
-    keys = [folder_key(folder, base) for folder in folders]
+    key_of = getattr(store, "key", folder_key)  # serve's store hashes again only the folders that changed
+    keys = [key_of(folder, base) for folder in folders]
+    if slugs is not None:
+        slugs.update((folder.name, key) for folder, key in zip(folders, keys))
     entries: list[Entry | None] = [store.get(key) for key in keys]
     missing = [i for i, entry in enumerate(entries) if entry is None]
     if loaded is not None:

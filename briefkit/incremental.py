@@ -1,31 +1,72 @@
-"""Incremental builds for `serve`: re-render only the pages whose inputs changed since the last build.
+"""Incremental builds for `serve`: after a change, check, render and write only what it touches.
 
-Every page is rendered by `PageRenderer.page(template, path, title, **context)`. A page is a pure
-function of the templates, the site config and the values it is given, unless its template reads
-the whole `site` (the actor, tag and timeline indexes do): those are always rendered again. So a
-page is taken from the previous build when the templates are byte-identical, the config is equal and
-its arguments are equal (the model is frozen dataclasses and tuples: `==` compares them deeply).
-After an edit to one briefing, that briefing's page, the pages that list it (index, its actors and
-tags) and the site-wide indexes are rendered; the other briefings' pages are not.
+The same checks and the same output as `pipeline.build`; what is skipped is work whose result is
+known from the previous build, kept in a `RenderCache`:
 
-The whole model is still loaded and validated (cross references span briefings), the output folder
-is still written whole and swapped atomically, and the search index is still made for the whole
-site: those are the writer's and Pagefind's guarantees and stay as they are.
+- Load: only the briefing folders watchfiles reported changed are hashed again (`FolderKeys`); a
+  change to actors.yaml, site.yaml, the templates or anything unclear hashes every folder again.
+  A folder whose hash is unchanged is not checked again (its checked briefing is kept, the very
+  same object, so "unchanged" is `is` below).
+- Render, by an explicit dependency graph. A briefing changed when the model holds another object
+  for its slug (edited, added, deleted, renamed: old and new slug). The outputs that depend on
+  a briefing B are:
+
+  ====================================  ===================================================
+  output                                depends on
+  ====================================  ===================================================
+  B's page, annotations export, media   B, B's history
+  index pages                           the briefings listed on each page (and the page count)
+  actor pages of A                      A, the briefings that name A (old or new version of B)
+  tag pages of T                        the briefings tagged T (old or new version of B)
+  actors, tags index pages              every briefing (counts): rendered after any change
+  timeline page                         the timeline entries (event and briefing objects)
+  feed                                  the newest briefings, the site's date
+  data/*.json, sitemap                  every briefing: assembled from per-briefing fragments
+  search page, 404, robots, assets      the config and templates only
+  ====================================  ===================================================
+
+  Everything depends on the templates, the config and the history: when one of those changes,
+  every page is rendered again (each page is then still reused if its template, config and
+  arguments are equal to last time's). A template that reads the whole `site` makes its pages
+  depend on every briefing (`template_state`).
+- Write: only the files whose bytes changed are written (each atomically: a temporary file and a
+  rename in its folder) and the files no longer produced are deleted; the site is never written
+  unless the content checked out. The first build, and a build after the output folder was changed
+  by something else, writes the whole folder and swaps it as `build` does.
+- Search: with `background=True` (serve) the Pagefind bundle is made after the pages are written,
+  in a thread, into a temporary folder swapped with `pagefind/` in one step; `on_search` is told
+  when it is in place (serve reloads the pages again).
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import json
+import os
 import re
-from dataclasses import dataclass, field
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
+from typing import Callable, Iterable
 
-from .cache import MemoryStore, SearchMemo
-from .exports import Exporter, annotations_path
-from .model import Briefing, Site
-from .pipeline import BuildOptions, BuildReport, build
+from . import pipeline
+from .cache import MemoryStore, SearchMemo, build_model_cached, folder_key, output_state, search_records
+from .diagnostics import ContentError, Report, UsageError
+from .exports import Exporter, annotations_path, dump
+from .history import load_history
+from .model import Actor, Briefing, Site
+from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
+from .reuse import collector_paused
 from .render import PageRenderer, templates_dir
-from .writer import Output
+from .search import SearchIndexError
+from .validation import Options
+from .writer import Output, swap_subfolder, write_in_place, write_site
 
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 SITE_VARIABLE = re.compile(r"(?<![\w.-])site\b(?!-)")
@@ -54,25 +95,111 @@ def template_state(folder: Path) -> tuple[str, frozenset[str]]:
     return digest.hexdigest(), frozenset(readers)
 
 
+def reads_only(template: Path, attribute: str) -> bool:
+    """True when every use of `site` in the template is `site.<attribute>`."""
+    try:
+        code = " ".join(JINJA_CODE.findall(template.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+    after = len(attribute) + 1  # the character after `site.<attribute>` must end the name
+    return all(code.startswith(f".{attribute}", m.end()) and not re.match(r"\w", code[m.end() + after:][:1])
+               for m in SITE_VARIABLE.finditer(code))
+
+
+@dataclass
+class FolderKeys:
+    """The content hash of each briefing folder (`cache.folder_key`), hashed again only when
+    watchfiles reported a change in it; `stale` None: hash every folder again. Without a watcher
+    (`watched` False) every build hashes every folder."""
+
+    watched: bool = False
+    base: bytes | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    stale: set[str] | None = None
+
+    def note(self, changed: Iterable[str], src: Path) -> None:
+        """Mark the folders that the changed paths (as watchfiles reports them) lie in."""
+        roots = {os.path.abspath(src), os.path.realpath(src)}
+        for path in changed:
+            rel = next((os.path.relpath(os.path.abspath(path), root) for root in sorted(roots)
+                        if os.path.abspath(path).startswith(root + os.sep)), None)
+            parts = rel.split(os.sep) if rel else []
+            if not parts or (len(parts) == 1 and not (os.path.isdir(path) or parts[0] in self.keys)):
+                self.stale = None  # the templates, site.yaml, actors.yaml, anything else: hash them all
+                return
+            if self.stale is not None:
+                self.stale.add(parts[0])  # in a briefing folder, or the folder itself (added, removed)
+
+    def key(self, folder: Path, base: bytes) -> str:
+        if base != self.base or self.stale is None:
+            self.base, self.stale = base, set()
+            self.keys.clear()
+        name = folder.name
+        if name not in self.keys or name in self.stale:
+            self.keys[name] = folder_key(folder, base)
+        return self.keys[name]
+
+    def done(self) -> None:
+        """Every folder of this build is hashed: later reports start a new set."""
+        self.stale = set() if self.watched else None
+
+
+@dataclass
+class KeyedStore(MemoryStore):
+    """MemoryStore whose folder hashes come from `FolderKeys` (`cache.build_model_cached` asks)."""
+
+    folders: FolderKeys = field(default_factory=FolderKeys)
+
+    def key(self, folder: Path, base: bytes) -> str:
+        return self.folders.key(folder, base)
+
+
 @dataclass
 class RenderCache:
-    """The pages of the last build, each with the inputs it was rendered from."""
+    """What one serve build leaves to the next."""
 
-    pages: dict[str, tuple[tuple, Output]] = field(default_factory=dict)
+    pages: dict[str, tuple[tuple, Output]] = field(default_factory=dict)  # page -> (its arguments, output)
     rendered: list[str] = field(default_factory=list)  # pages rendered by the last build
     reused: list[str] = field(default_factory=list)    # pages taken from the build before
     briefings: dict = field(default_factory=dict)       # checked briefings by content hash (cache.py)
     search: SearchMemo = field(default_factory=SearchMemo)  # the last search bundle
     exports: dict[str, tuple[tuple, Output]] = field(default_factory=dict)  # annotations.jsonld by path
+    folders: FolderKeys = field(default_factory=FolderKeys)
+    site: Site | None = None      # the model of the last successful build
+    state: tuple | None = None    # (template digest, config, history) of that build
+    groups: dict[tuple, tuple[object, list[Output]]] = field(default_factory=dict)  # outputs by group
+    fragments: dict[str, tuple[object, tuple]] = field(default_factory=dict)  # data/*.json parts by slug
+    written: dict[str, Output] | None = None  # the output folder as the last build left it (None: unknown)
+    written_state: str = ""       # `cache.output_state` after that build
+    sources: dict[str, tuple] = field(default_factory=dict)  # stat of each copied file when copied
+    background: bool = False      # make the search index after the pages, in a thread (serve)
+    on_search: Callable[[BaseException | None], None] | None = None  # told when the bundle is in place
+    indexer: SearchIndexer | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # of the last build: "pages", "search"
+    environment: tuple | None = None  # ((template digest, folder), the Jinja environment)
+
+    def wait_search(self) -> None:
+        """Return when no search bundle is being made."""
+        if self.indexer is not None:
+            self.indexer.wait()
+
+
+# --- render ----------------------------------------------------------------------------------
 
 
 class CachingExporter(Exporter):
-    """An Exporter that reuses a briefing's annotations export when its page and inputs are unchanged."""
+    """Reuses a briefing's annotations export when its page and inputs are unchanged, and builds the
+    data files from per-briefing fragments kept between builds."""
 
-    def __init__(self, site: Site, last: dict[str, tuple[tuple, Output]]):
+    def __init__(self, site: Site, last: dict[str, tuple[tuple, Output]], fragments: dict[str, tuple[object, tuple]],
+                 token: Callable[[Briefing], object] | None = None):
         super().__init__(site)
         self.last = last
         self.fresh: dict[str, tuple[tuple, Output]] = {}
+        self.fragments = fragments
+        # What a briefing's fragments are kept under: the briefing object itself (serve, where an
+        # unchanged briefing is the same object), or its folder's content hash (`build`, reuse.py).
+        self.token = token or (lambda briefing: briefing)
 
     def annotations(self, briefing: Briefing, page_html: str) -> Output:
         # The export is read off the rendered page, so the page's bytes stand for everything it shows.
@@ -83,20 +210,96 @@ class CachingExporter(Exporter):
         self.fresh[path] = (key, output)
         return output
 
+    def fragment(self, briefing: Briefing, entries: tuple) -> tuple:
+        """The briefing's item of briefings.json, its items of quotes.json and its timeline events
+        (each as JSON text), as the whole-site exports would write them."""
+        history = self.site.history.get(briefing.slug)
+        hit = self.fragments.get(briefing.slug)
+        token = self.token(briefing)
+        if hit is not None and same_objects(hit[0], (token, history)):
+            return hit[1]
+        alone = Exporter(replace(self.site, briefings=(briefing,),
+                                 timeline=entries))
+        alone._articles = self._articles
+        texts = lambda items: tuple(json.dumps(i, ensure_ascii=False, sort_keys=True) for i in items)  # noqa: E731
+        made = (texts(alone.briefings_data()["briefings"]), texts(alone.quotes_data()["quotes"]),
+                texts(alone.timeline_data()["events"]))
+        self.fragments[briefing.slug] = ((token, history), made)
+        return made
+
+    def data_files(self) -> list[Output]:
+        site = self.site
+        by_slug: dict[str, list] = {}
+        for entry in site.timeline:
+            by_slug.setdefault(entry.briefing.slug, []).append(entry)
+        parts = {b.slug: self.fragment(b, tuple(by_slug.get(b.slug, ()))) for b in site.briefings}
+        for slug in set(self.fragments) - set(parts):
+            del self.fragments[slug]
+        counts: dict[str, int] = {}
+        events = []
+        for entry in site.timeline:  # in the site's order; each briefing's events in its own
+            slug = entry.briefing.slug
+            events.append(parts[slug][2][counts.get(slug, 0)])
+            counts[slug] = counts.get(slug, 0) + 1
+        empty = replace(site, briefings=(), timeline=())
+        shell = Exporter(empty)
+        briefings = splice(shell.briefings_data(), "briefings", (t for b in site.briefings for t in parts[b.slug][0]))
+        quotes = splice(shell.quotes_data(), "quotes", (t for b in site.briefings for t in parts[b.slug][1]))
+        timeline = splice(shell.timeline_data(), "events", events)
+        return [Output("data/briefings.json", briefings), Output("data/actors.json", dump(self.actors_data())),
+                Output("data/quotes.json", quotes), Output("data/timeline.json", timeline)]
+
+
+def splice(shell: dict, name: str, items: Iterable[str]) -> bytes:
+    """`exports.dump(shell)` with the JSON texts `items` as the list `name` (empty in `shell`):
+    json.dumps writes a list's items one after the other with ", " between them."""
+    text = json.dumps(shell, ensure_ascii=False, sort_keys=True)
+    empty = json.dumps(name) + ": []"
+    at = text.index(empty)  # the first key in sorted order that holds a list: before any user text
+    return (text[:at + len(empty) - 1] + ", ".join(items) + text[at + len(empty) - 1:] + "\n").encode("utf-8")
+
 
 class CachingRenderer(PageRenderer):
+    """Renders what changed since the last build (see the module docstring), reuses the rest."""
+
     def __init__(self, site: Site, folder: Path, cache: RenderCache):
         super().__init__(site, folder)
         self.cache = cache
-        self.exports = CachingExporter(site, cache.exports)
+        self.exports = CachingExporter(site, cache.exports, cache.fragments)
         self.digest, self.site_readers = template_state(folder)
+        if cache.environment is not None and cache.environment[0] == (self.digest, folder):
+            self.env = cache.environment[1]  # its templates compiled already
+        cache.environment = ((self.digest, folder), self.env)
+        self.state = (self.digest, site.config, dict(site.history))
         self.fresh: dict[str, tuple[tuple, Output]] = {}
+        self.groups: dict[tuple, tuple[object, list[Output]]] = {}
         self.rendered: list[str] = []
         self.reused: list[str] = []
+        last = cache.site
+        self.same = last is not None and cache.state == self.state
+        if not self.same:
+            cache.groups.clear()
+            cache.fragments.clear()
+        before = {b.slug: b for b in last.briefings} if last is not None else {}
+        now = {b.slug: b for b in site.briefings}
+        self.changed = {slug for slug in before.keys() | now.keys() if before.get(slug) is not now.get(slug)}
+        # A briefing edited where no listing looks (its article, say) leaves the listings as they were:
+        # they see the fields the templates other than briefing.html name, and those are equal.
+        shown = listed_fields(folder)
+        self.canon = {id(now[slug]): before[slug] for slug in self.changed
+                      if slug in now and slug in before and all(getattr(now[slug], name) == getattr(before[slug], name)
+                                                                for name in shown)}
+        self.listed = {slug for slug in self.changed if not (slug in now and id(now[slug]) in self.canon)}
+        versions = [b for slug in self.listed for b in (before.get(slug), now.get(slug)) if b is not None]
+        self.actors = {c.actor.id for b in versions for c in b.cast} | \
+            {a.id for b in versions for q in b.quotes for a in (q.speaker, q.to) if a is not None}
+        self.tags = {tag for b in versions for tag in b.tags}
+        # Reused when its inputs are the same objects as last time (cheap `is` tests, no context).
+        self.quiet = self.same and not self.listed
 
     def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
         key = (self.digest, self.site.config, template, title, root, context)
-        if template not in self.site_readers:
+        if template not in self.site_readers or self.quiet:
             hit = self.cache.pages.get(path)
             if hit is not None and hit[0] == key:
                 self.fresh[path] = hit
@@ -107,6 +310,86 @@ class CachingRenderer(PageRenderer):
         self.rendered.append(path)
         return output
 
+    def group(self, key: tuple, inputs: object, unchanged: bool, make: Callable[[], list[Output]],
+              template: str, seen: object = None) -> list[Output]:
+        """The outputs of one group (a briefing's, an actor's pages...): last build's when `unchanged`
+        and its inputs (as `seen`, when given: with listing-equal briefings as they were) are the same
+        objects, else made again."""
+        hit = self.cache.groups.get(key)
+        if hit is not None and unchanged and self.same and template not in self.site_readers \
+                and same_objects(hit[0], inputs if seen is None else seen):
+            for output in hit[1]:
+                if output.path in self.cache.pages:
+                    self.fresh[output.path] = self.cache.pages[output.path]
+                if output.path in self.cache.exports:
+                    self.exports.fresh[output.path] = self.cache.exports[output.path]
+                self.reused.append(output.path)
+            self.groups[key] = (inputs, hit[1])
+            return list(hit[1])  # the caller may extend the list it is given
+        outputs = make()
+        self.groups[key] = (inputs, tuple(outputs))
+        return outputs
+
+    def briefing(self, briefing: Briefing) -> list[Output]:
+        history = self.site.history.get(briefing.slug)
+        return self.group(("briefing", briefing.slug), (briefing, history), briefing.slug not in self.changed,
+                          lambda: super(CachingRenderer, self).briefing(briefing), "briefing.html")
+
+    def actor_pages(self, actor: Actor) -> list[Output]:
+        return self.group(("actor", actor.id), (actor,), actor.id not in self.actors,
+                          lambda: super(CachingRenderer, self).actor_pages(actor), "actor.html")
+
+    def tag_pages(self, tag: str) -> list[Output]:
+        return self.group(("tag", tag), (), tag not in self.tags,
+                          lambda: super(CachingRenderer, self).tag_pages(tag), "tag.html")
+
+    def timeline_pages(self) -> list[Output]:
+        # The timeline's pages are given their entries; a template that reads `site` may read only
+        # `site.timeline`, and then too the entries are their inputs.
+        shared = any(name.startswith("_") or name == "base.html" for name in self.site_readers)
+        only_timeline = not shared and reads_only(self.folder / "timeline.html", "timeline")
+        entries = tuple(x for e in self.site.timeline for x in (e.event, e.briefing))
+        seen = tuple(self.canon.get(id(x), x) for x in entries) if self.canon else entries
+        return self.group(("timeline",), entries, only_timeline or self.quiet,
+                          lambda: super(CachingRenderer, self).timeline_pages(),
+                          "" if only_timeline else "timeline.html", seen)
+
+    def feed(self) -> Output:
+        return self.group(("feed",), (*self.site.briefings[:20], self.site.updated), True,
+                          lambda: [super(CachingRenderer, self).feed()], "")[0]
+
+    def index_pages(self) -> list[Output]:
+        return self.group(("index",), (), not self.listed, lambda: super(CachingRenderer, self).index_pages(),
+                          "index.html")
+
+
+# What the listings may read of a briefing besides the fields named: a property or method, and the
+# fields it reads.
+DERIVED_FIELDS = {"context_by_kind": ("context",), "role_of": ("cast",)}
+
+
+def listed_fields(folder: Path) -> tuple[str, ...]:
+    """The fields of a briefing that pages other than its own may show: those whose name appears in
+    a template other than briefing.html (a template reads an attribute only by its name)."""
+    words: set[str] = set()
+    for path in folder.rglob("*.html"):
+        if path.relative_to(folder).as_posix() != "briefing.html":
+            words.update(re.findall(r"\w+", path.read_text(encoding="utf-8", errors="replace")))
+    names = [f.name for f in dataclass_fields(Briefing)]
+    shown = {"slug", "date", "draft"} | {name for name in names if name in words}
+    for name in dir(Briefing):
+        if name in words and not name.startswith("_") and name not in names:
+            shown.update(DERIVED_FIELDS.get(name, names))  # a member not known here: every field
+    return tuple(sorted(shown))
+
+
+def same_objects(a: object, b: object) -> bool:
+    """True when two tuples hold the very same objects (a value that is not a tuple: equal)."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(x is y or (not isinstance(x, (Briefing, Actor)) and x == y)
+                                        for x, y in zip(a, b))
+    return a == b
+
 
 def render_incremental(site: Site, cache: RenderCache, folder: Path | None = None) -> list[Output]:
     """Every output of the site (the same list as `render_site`), reusing unchanged pages."""
@@ -114,11 +397,148 @@ def render_incremental(site: Site, cache: RenderCache, folder: Path | None = Non
     outputs = renderer.all()
     cache.pages, cache.rendered, cache.reused = renderer.fresh, renderer.rendered, renderer.reused
     cache.exports = renderer.exports.fresh
+    cache.groups = renderer.groups
+    cache.site, cache.state = site, renderer.state
     return outputs
 
 
+# --- the build -------------------------------------------------------------------------------
+
+
 def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
-    """`pipeline.build` with the render stage made incremental and the checked briefings kept in
-    memory (same checks, errors and output)."""
-    return build(options, render=lambda site: render_incremental(site, cache, options.templates),
-                 store=MemoryStore(cache.briefings), search=cache.search)
+    """`pipeline.build` made incremental (same checks, errors and output; see the module docstring)."""
+    check_folders(options)
+    clock = Clock()
+    report = Report()
+    first = cache.site is None and cache.written is None
+    store = KeyedStore(cache.briefings, cache.folders)
+    found: dict = {}
+    with collector_paused():
+        site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts),
+                                  report, store, checker(options), None, lambda: clock.lap("load"), found)
+    cache.folders.done()
+    clock.lap("validate")
+    if report.errors or (options.strict and report.warnings):
+        raise ContentError(report.sorted())
+    files = pages = 0
+    if options.write:
+        site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
+        try:
+            outputs = render_incremental(site, cache, options.templates)
+        except BaseException:
+            cache.site = None  # the render cache is half updated: the next build renders everything
+            raise
+        pages = sum(output.path.endswith(".html") for output in outputs)
+        clock.lap("render")
+        files = write_changes(site, outputs, lambda: search_records(site, found), options, cache, clock)
+    cache.timings["pages"] = clock.total()
+    if first:
+        # The pages stay in memory for the next builds: keep the collector from walking them all
+        # again (a full collection at 10,000 briefings took as long as the edit itself).
+        gc.freeze()
+    return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
+                       files, clock.stages, pages)
+
+
+def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple], options: BuildOptions,
+                  cache: RenderCache, clock: Clock) -> int:
+    """Write what changed in place, or the whole folder (first build, or a folder changed by another
+    build); then the search index, in the background when asked."""
+    out = options.out
+    in_place = cache.written is not None and out.is_dir() and output_state(out) == cache.written_state
+    if not in_place:
+        cache.wait_search()  # it would swap its bundle into a folder being replaced
+        cache.written = None
+        files = pipeline.write_output(site, outputs, items(), options, cache.search, clock)
+        cache.written, cache.written_state = {o.path: o for o in outputs}, output_state(out)
+        cache.sources = {o.path: source_stat(o.copy_from) for o in outputs if o.copy_from is not None}
+        cache.timings["search"] = clock.stages.get("search", 0.0)
+        return files
+    previous, cache.written = cache.written, None  # unknown until the writes are done
+    try:
+        write_in_place(outputs, out, previous, cache.sources)
+    except OSError as exc:
+        raise UsageError(f"cannot write the site to {out}: {exc.strerror or exc}"
+                         + (f" ({exc.filename})" if exc.filename else "")) from exc
+    cache.written, cache.written_state = {o.path: o for o in outputs}, output_state(out)
+    clock.lap("write")
+    if cache.indexer is None:
+        cache.indexer = SearchIndexer()
+    cache.indexer.submit(lambda: index_search(site, items, out, cache))
+    if not cache.background:
+        cache.wait_search()
+        clock.stages["search"] = cache.timings.get("search", 0.0)
+    return len(outputs)
+
+
+def source_stat(path: Path | None) -> tuple:
+    try:
+        st = os.stat(path)
+        return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    except (OSError, TypeError):
+        return ()
+
+
+def index_search(site: Site, items: Callable[[], tuple], out: Path, cache: RenderCache) -> None:
+    """Make the search bundle in a folder beside the site, then swap it with the site's in one step."""
+    started = time.perf_counter()
+    failure: BaseException | None = None
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-search-", dir=out.parent))
+    try:
+        pipeline.write_index(site, tmp, items(), cache.search)
+        swap_subfolder(tmp / "pagefind", out / "pagefind", out)
+    except Exception as exc:  # noqa: BLE001 (serve reports it and keeps serving the last bundle)
+        failure = exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    cache.timings["search"] = time.perf_counter() - started
+    if failure is not None and not cache.background:
+        if isinstance(failure, (SearchIndexError, OSError)):
+            raise UsageError(f"cannot build the search index ({failure}); the pages of {out} are written") \
+                from failure
+        raise failure
+    if failure is not None:
+        print(f"briefkit: error: cannot build the search index ({failure}); search shows the previous "
+              "build's results", file=sys.stderr, flush=True)
+    if cache.on_search is not None:
+        cache.on_search(failure)
+
+
+class SearchIndexer:
+    """One thread making search bundles, one at a time; a request made while one runs replaces any
+    request still waiting (only the newest site's bundle matters)."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.waiting: Callable[[], None] | None = None
+        self.running = False
+        self.failure: BaseException | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self.changed:
+            self.waiting = job
+            if not self.running:
+                self.running = True
+                threading.Thread(target=self.work, name="briefkit-search", daemon=True).start()
+
+    def work(self) -> None:
+        while True:
+            with self.changed:
+                job, self.waiting = self.waiting, None
+                if job is None:
+                    self.running = False
+                    self.changed.notify_all()
+                    return
+            try:
+                job()
+            except BaseException as exc:  # raised again by wait() (a build without background search)
+                self.failure = exc
+
+    def wait(self) -> None:
+        with self.changed:
+            while self.running:
+                self.changed.wait()
+            failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -358,12 +359,13 @@ def content_folders(src: Path, src_display: str, report: Report) -> list[Path]:
     """The briefing folders of the content folder in a stable order, reporting what else is there."""
     show = lambda p: display_path(src_display, src, p)  # noqa: E731
     folders = []
-    for entry in sorted(src.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith((".", "_")):
+    for item in sorted(os.scandir(src), key=lambda e: e.name):  # scandir: no stat per folder
+        entry = src / item.name
+        if item.name.startswith((".", "_")):
             continue
-        if entry.is_dir() and not entry.is_symlink():
+        if item.is_dir(follow_symlinks=False):
             folders.append(entry)
-        elif entry.is_symlink():
+        elif item.is_symlink():
             report.at("error", "symlink", "symbolic links are not followed", Position(show(entry)),
                       f"copy the {'folder' if entry.is_dir() else 'file'} into the content folder instead")
         elif entry.name not in ("site.yaml", "actors.yaml"):

@@ -15,6 +15,7 @@ from .history import load_history
 from .loader import load_content
 from .model import Site
 from .parallel import fork_map, render_parallel
+from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
 from .search import SearchIndexError, write_index
@@ -65,7 +66,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
     if caches.done is not None:  # nothing changed since the last build: its output stands
         return replace(caches.done, stages={"up to date": clock.total()})
     report = Report()
-    site, items = check_content(options, caches, report, tell, clock)
+    with collector_paused():
+        site, items = check_content(options, caches, report, tell, clock)
     if report.errors or (options.strict and report.warnings):
         caches.keep_checked()
         raise ContentError(report.sorted())
@@ -73,7 +75,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
-        outputs = render(site) if render is not None else \
+        outputs = render(site) if render is not None else caches.reuse.render(
+            site, options.templates, options.jobs, settings(options)) if caches.reuse is not None else \
             render_parallel(site, options.templates or templates_dir(), options.jobs)
         pages = sum(output.path.endswith(".html") for output in outputs)
         clock.lap("render")
@@ -122,6 +125,7 @@ class Caches:
     disk: DiskStore | None  # `store` when it is the on-disk cache, saved after the build
     before: tuple | None  # the inputs' fingerprint, for the next build's early exit
     done: BuildReport | None  # the last build's report when nothing changed since
+    reuse: Reuse | None = None  # the outputs of the last build, by the digest of their inputs
 
     @classmethod
     def open(cls, options: BuildOptions, store: Store | None, search: SearchMemo | None) -> Caches:
@@ -132,7 +136,9 @@ class Caches:
         disk = DiskStore(options.cache) if store is None and options.cache is not None else None
         if search is None and options.cache is not None:
             search = SearchMemo(options.cache / f"search-{code_version()[:16]}")  # Pagefind's version too
-        return cls(store or disk, search, disk, before, done)
+        reuse = Reuse(options.cache, options.out) if options.cache is not None and options.write and \
+            store is None else None
+        return cls(store or disk, search, disk, before, done, reuse)
 
     def keep_checked(self) -> None:
         """After a failed build: keep the briefings checked so far (the output stays as it was)."""
@@ -145,6 +151,8 @@ class Caches:
         with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
             if self.disk is not None:
                 self.disk.save()
+            if self.reuse is not None:
+                self.reuse.save()
             if self.before is not None:
                 remember(options.cache, self.before, options.out, result)
                 prune(options.cache, options.out)
@@ -163,7 +171,8 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
     else:
         found: dict = {}
         site = build_model_cached(options.src, options.src_display, model_options, report, caches.store,
-                                  checker(options), told, lambda: clock.lap("load"), found)
+                                  checker(options), told, lambda: clock.lap("load"), found,
+                                  caches.reuse.keys if caches.reuse is not None else None)
         items = search_records(site, found)
     clock.lap("validate")
     return site, items

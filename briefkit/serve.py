@@ -1,8 +1,10 @@
 """`python build.py serve`: build, serve the output folder on the loopback, rebuild on every save.
 
 - Watching is watchfiles' (the content folder and the templates folder); every change runs the
-  same checks as `python build.py build`, renders again only the pages whose inputs changed
-  (`incremental.py`), and swaps the output folder atomically (the writer's).
+  same checks as `python build.py build`, but hashes again only the briefing folders reported
+  changed, renders only the pages that depend on what changed and writes only the files whose
+  bytes changed, each atomically (`incremental.py`). The search index follows in the background
+  and is swapped in whole; the pages reload again when it is in place.
 - Open pages load `/__briefkit/live.js` (injected into served HTML, never written to disk, no
   inline script): it long-polls `/__briefkit/wait` and reloads the page when a rebuild finished.
 - A failed rebuild keeps the last good site, prints the diagnostics as `build` does, and shows
@@ -52,11 +54,16 @@ LIVE_JS = b"""\
   "use strict";
   var script = document.currentScript;
   var version = script ? script.getAttribute("data-version") : "0";
+  // The search page also reloads when a new search index is in place (it follows the pages).
+  var search = script ? script.getAttribute("data-search") : null;
+  var searching = search !== null && new RegExp("/search/(index[.]html)?$").test(window.location.pathname);
   function poll() {
-    fetch("/__briefkit/wait?v=" + encodeURIComponent(version), {cache: "no-store"})
+    fetch("/__briefkit/wait?v=" + encodeURIComponent(version) + (searching ? "&s=" + encodeURIComponent(search) : ""),
+          {cache: "no-store"})
       .then(function (response) { return response.json(); })
       .then(function (data) {
         if (String(data.version) !== String(version)) { window.location.reload(); return; }
+        if (searching && String(data.search) !== String(search)) { window.location.reload(); return; }
         poll();
       })
       .catch(function () { window.setTimeout(poll, 1000); });
@@ -84,6 +91,7 @@ class State:
 
     def __init__(self) -> None:
         self.version = 0
+        self.search = 0  # search indexes put in place (they follow the pages in the background)
         self.errors: list[str] = []  # formatted diagnostics of the failed rebuild, empty when good
         self.changed = threading.Condition()
 
@@ -93,15 +101,21 @@ class State:
             self.errors = errors
             self.changed.notify_all()
 
-    def wait(self, seen: str, timeout: float) -> int:
+    def searched(self) -> None:
+        """A new search index is in place: the search pages reload."""
+        with self.changed:
+            self.search += 1
+            self.changed.notify_all()
+
+    def wait(self, seen: str, timeout: float, seen_search: str | None = None) -> tuple[int, int]:
         deadline = time.monotonic() + timeout
         with self.changed:
-            while str(self.version) == seen:
+            while str(self.version) == seen and (seen_search is None or str(self.search) == seen_search):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 self.changed.wait(left)
-            return self.version
+            return self.version, self.search
 
 
 def is_loopback(host: str) -> bool:
@@ -180,9 +194,9 @@ def overlay_html(errors: list[str]) -> str:
 def inject(page: bytes, state: State) -> bytes:
     """Add the live-reload script (and the overlay when the content has errors) before </body>."""
     with state.changed:
-        version, errors = state.version, list(state.errors)
+        version, errors, search = state.version, list(state.errors), state.search
     snippet = (overlay_html(errors) if errors else "") + (
-        f'<script src="{LIVE_PREFIX}live.js" data-version="{version}"></script>')
+        f'<script src="{LIVE_PREFIX}live.js" data-version="{version}" data-search="{search}"></script>')
     data = snippet.encode("utf-8")
     at = page.lower().rfind(b"</body>")
     return page[:at] + data + page[at:] if at >= 0 else page + data
@@ -275,9 +289,11 @@ def make_handler(root: Path, state: State, port_ref: list[int]):
             elif parts.path == LIVE_PREFIX + "overlay.css":
                 self.send(200, OVERLAY_CSS, "text/css; charset=utf-8", head=head)
             elif parts.path == LIVE_PREFIX + "wait":
-                seen = parse_qs(parts.query).get("v", [""])[0]
-                version = state.wait(seen, 0 if head else POLL_SECONDS)
-                self.send(200, json.dumps({"version": version}).encode(), "application/json", head=head)
+                query = parse_qs(parts.query)
+                version, search = state.wait(query.get("v", [""])[0], 0 if head else POLL_SECONDS,
+                                             query.get("s", [None])[0])
+                self.send(200, json.dumps({"version": version, "search": search}).encode(), "application/json",
+                          head=head)
             else:
                 self.not_found(head)
 
@@ -345,7 +361,8 @@ def run_build(options: BuildOptions, state: State, cache: RenderCache, first: bo
         return
     print_diagnostics(result.diagnostics)
     took = (time.perf_counter() - started) * 1000
-    rendered = "" if first else f" ({len(cache.rendered)} rendered, {len(cache.reused)} unchanged)"
+    rendered = "" if first else f" ({len(cache.rendered)} rendered, {len(cache.reused)} unchanged; search index " \
+        "follows)"
     stages = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in result.stages.items())
     print(f"{'built' if first else 'rebuilt'} {count(result.briefings, 'briefing')} "
           f"({count(result.quotes, 'quote')} verified) into {options.out}/: {count(result.pages, 'page')}"
@@ -358,10 +375,11 @@ def watch_loop(options: BuildOptions, state: State, cache: RenderCache, stop: th
     import watchfiles  # noqa: PLC0415
 
     paths = [str(options.src), str(templates_dir())]
-    for _changes in watchfiles.watch(*paths, stop_event=stop, debounce=150, step=30, raise_interrupt=False,
-                                     ignore_permission_denied=True):
+    for changes in watchfiles.watch(*paths, stop_event=stop, debounce=150, step=30, raise_interrupt=False,
+                                    ignore_permission_denied=True):
         if stop.is_set():
             break
+        cache.folders.note([path for _change, path in changes], options.src)
         run_build(options, state, cache, first=False)
 
 
@@ -371,7 +389,9 @@ def serve(args) -> int:
                            drafts=args.drafts, strict=args.strict, write=True)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
-    state, cache = State(), RenderCache()
+    state, cache = State(), RenderCache(background=True)
+    cache.folders.watched = True
+    cache.on_search = lambda failure: state.searched() if failure is None else None
     run_build(options, state, cache, first=True)
     port_ref = [args.port]
     server = make_server(args.host, args.port, make_handler(options.out, state, port_ref))

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterator
 
 try:
@@ -96,6 +96,15 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _link(source: Path, target: Path) -> bool:
+    """Hard-link a file of the current site into the new one; False where the system cannot."""
+    try:
+        os.link(source, target)
+    except OSError:
+        return False
+    return True
+
+
 def remove_leftovers(out: Path) -> None:
     """Delete temporary folders that an interrupted build left next to the output.
 
@@ -113,6 +122,17 @@ def remove_leftovers(out: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
+def check_paths(outputs: list[Output]) -> None:
+    """Refuse an output path that is absolute, climbs out of the site, or comes twice."""
+    seen: set[str] = set()
+    for output in outputs:
+        path = output.path  # split by hand: a PurePosixPath per file is slow at 100,000 files
+        parts = [part for part in path.split("/") if part not in ("", ".")]
+        if path in seen or not parts or path.startswith("/") or ".." in parts:
+            raise ValueError(f"bad or duplicate output path: {output.path!r}")
+        seen.add(path)
+
+
 def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None = None) -> int:
     """Write every output into a fresh folder, then swap it with `out`; returns files written.
 
@@ -120,12 +140,7 @@ def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] |
     search index is written there) and returns how many files it added; if it raises, the
     temporary folder is removed and `out` stays as it was.
     """
-    seen: set[str] = set()
-    for output in outputs:
-        parts = PurePosixPath(output.path).parts
-        if output.path in seen or not parts or output.path.startswith("/") or ".." in parts:
-            raise ValueError(f"bad or duplicate output path: {output.path!r}")
-        seen.add(output.path)
+    check_paths(outputs)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out.parent):
         remove_leftovers(out)
@@ -137,6 +152,7 @@ def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], i
     """The temporary folder, written whole, then swapped with `out` (the site, at every instant,
     is the previous one or the new one); returns the files `finish` added."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    site = str(out) + os.sep  # a file of the current site (unchanged since the last build) is linked
     try:
         os.chmod(tmp, 0o755)
         made: set[Path] = {tmp}
@@ -145,10 +161,10 @@ def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], i
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            if output.copy_from is not None:
-                shutil.copyfile(output.copy_from, target)
-            else:
+            if output.copy_from is None:
                 target.write_bytes(output.data or b"")
+            elif not (str(output.copy_from).startswith(site) and _link(output.copy_from, target)):
+                shutil.copyfile(output.copy_from, target)
         added = finish(tmp) if finish is not None else 0
         (tmp / MARKER).write_bytes(MARKER_TEXT)
         if out.exists():
@@ -165,3 +181,85 @@ def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], i
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return added
+
+
+# --- serve: changes written in place ---------------------------------------------------------
+
+
+def _replace_file(target: Path, output: Output) -> None:
+    """Write one file atomically: a temporary file in its folder, renamed over it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+    try:
+        if output.copy_from is not None:
+            os.close(fd)
+            shutil.copyfile(output.copy_from, tmp)
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(output.data or b"")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output],
+                   sources: dict[str, tuple]) -> list[str]:
+    """Bring `out`, which holds `previous` as the last build wrote it, to `outputs`: write the files
+    whose bytes changed (each atomically) and delete those no longer produced; returns the paths
+    written. `sources`: the stat of each copied file when it was last copied (updated here)."""
+    check_paths(outputs)
+    written = []
+    with _locked(out.parent):
+        for output in outputs:
+            before = previous.get(output.path)
+            if output.copy_from is not None:
+                stat = _stat(output.copy_from)
+                if before is not None and before.copy_from == output.copy_from and sources.get(output.path) == stat:
+                    continue
+                sources[output.path] = stat
+            elif before is not None and (before is output or (before.data is not None and before.data == output.data)):
+                continue
+            else:
+                sources.pop(output.path, None)
+            _replace_file(out / output.path, output)
+            written.append(output.path)
+        if written:
+            # A new marker: a `build` into this folder no longer takes its files for those it wrote.
+            _replace_file(out / MARKER, Output(MARKER, MARKER_TEXT))
+        produced = {output.path for output in outputs}
+        for path in sorted(set(previous) - produced):
+            target = out / path
+            with contextlib.suppress(FileNotFoundError):
+                target.unlink()
+            sources.pop(path, None)
+            folder = target.parent
+            while folder != out and folder.is_relative_to(out):  # folders left empty go too
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+                folder = folder.parent
+    return written
+
+
+def _stat(path: Path) -> tuple:
+    try:
+        st = os.stat(path)
+        return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    except OSError:
+        return ()
+
+
+def swap_subfolder(new: Path, current: Path, out: Path) -> None:
+    """Put the complete folder `new` in place of `current` (inside the site `out`) in one step."""
+    with _locked(out.parent):
+        if not out.is_dir():
+            raise FileNotFoundError(errno.ENOENT, "the site folder is gone", str(out))
+        if current.is_dir() and _exchange(new, current):
+            return  # `new` now holds the old folder: its parent removes it
+        if current.exists():
+            os.rename(current, new.parent / f"{new.name}.old")
+        os.rename(new, current)

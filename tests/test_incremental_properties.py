@@ -2,11 +2,14 @@
 to a cold build of the same content, and fails with the same diagnostics when the content is wrong.
 
 Each example applies a random sequence of edits (titles, articles, a quote broken and mended),
-additions, deletions, renames, registry, site.yaml (page size) and template changes, and after each
-step builds three ways: as `serve` does (pages and checked briefings kept in memory), as `build`
-does with the disk cache and two workers (early exit included: unchanged steps leave the files as
-they were, changed ones are aged past the racy window), and cold. Pagefind is replaced by a dump of
-the search records it would be given (the index is a function of them), to keep each build fast.
+additions, deletions, renames, media files, registry, site.yaml (page size) and template changes, and after each
+step builds three ways: as `serve` does (pages and checked briefings kept in memory, only the folders
+reported changed hashed again, the changed files written in place, the search index made in the
+background), as `build` does with the disk cache and two workers (early exit included: unchanged
+steps leave the files as they were, changed ones are aged past the racy window; outputs whose
+dependency keys are unchanged are hard-linked from the previous site), and cold. Pagefind is
+replaced by a dump of the search records it would be given (the index is a function of them), to
+keep each build fast.
 
 Every example runs three builds per step: max_examples is 15, not the CI profile's 1000 (that would
 take over an hour); the run takes under a minute on two cores. It found a real bug: a renamed folder
@@ -85,6 +88,7 @@ steps = st.one_of(
     st.tuples(st.just("registry"), st.sampled_from(["describe", "rename", "alias", "restore"])),
     st.tuples(st.just("page_size"), st.integers(1, 3)),
     st.tuples(st.just("template"), st.integers(0, len(TEMPLATE_EDITS) - 1)),
+    st.tuples(st.just("media")),
     st.tuples(st.just("nothing")),
 )
 
@@ -123,6 +127,13 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
     elif kind == "rename" and args[0] in present and args[1] not in present:
         for path in [p for p in files if p.startswith(f"{args[0]}/")]:
             files[args[1] + path[len(args[0]):]] = files.pop(path)
+    elif kind == "media" and present:  # a figure's bytes are not in the folder's hash
+        path = f"{sorted(present)[0]}/figure.png"
+        cycle = {None: "first", "first": "second version", "second version": None}
+        if (text := cycle[files.get(path)]) is None:
+            del files[path]
+        else:
+            files[path] = text
     elif kind == "registry":
         files["actors.yaml"] = {
             "describe": ACTORS.replace("kind: person", "kind: person\n  description: Mathematician"),
@@ -140,22 +151,23 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
                         encoding="utf-8")
 
 
-def sync(files: dict[str, str], src: Path) -> bool:
-    """Make the content folder hold exactly `files`; True when anything changed."""
-    changed = False
+def sync(files: dict[str, str], src: Path) -> list[str]:
+    """Make the content folder hold exactly `files`; the paths changed, as watchfiles reports them."""
+    changed = []
     on_disk = {p.relative_to(src).as_posix() for p in src.rglob("*") if p.is_file()}
     for rel in sorted(on_disk - set(files)):
         (src / rel).unlink()
-        changed = True
+        changed.append(str(src / rel))
     for folder in sorted((p for p in src.iterdir() if p.is_dir()), reverse=True):
         if not any(folder.iterdir()):
             folder.rmdir()
+            changed.append(str(folder))
     for rel, text in files.items():
         path = src / rel
         if rel not in on_disk or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-            changed = True
+            changed.append(str(path))
     return changed
 
 
@@ -170,7 +182,7 @@ def age(*folders: Path) -> None:
 def outcome(run) -> tuple:
     """('ok', output files, diagnostics) or ('error', diagnostics)."""
     try:
-        report, out = run()
+        report, out, *_ = run()
     except ContentError as exc:
         return ("error", exc.diagnostics)
     return ("ok", snapshot(out), report.diagnostics)
@@ -193,22 +205,29 @@ def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
         src, templates = root / "content", root / "templates"
         shutil.copytree(templates_dir(), templates)
         files = {"site.yaml": "title: Archive\npage_size: 2\n", "actors.yaml": ACTORS,
-                 **briefing_files("alpha", 1), **briefing_files("beta", 2, "Second", "history")}
+                 **briefing_files("alpha", 1), **briefing_files("beta", 2, "Second", "history"),
+                 "alpha/figure.png": "first"}
         src.mkdir()
         sync(files, src)
         age(src, templates)
-        memory = RenderCache()
+        # As serve runs it: only the folders reported changed are hashed again, and the search
+        # bundle is made in the background after the changed pages are written in place.
+        memory = RenderCache(background=True)
+        memory.folders.watched = True
         options = lambda out, **more: BuildOptions(src=src, out=root / out, src_display="content",  # noqa: E731
                                                    templates=templates, **more)
         serve_options = options("served")
         cached_options = options("cached", cache=root / "cache", jobs=2)
         for step in [("nothing",), *sequence]:
             apply(step, files, templates)
-            if sync(files, src) or step[0] == "template":
+            changed = sync(files, src)
+            if changed or step[0] == "template":
                 age(src, templates)
+            memory.folders.note(changed + ([str(templates / "base.html")] if step[0] == "template" else []), src)
             shutil.rmtree(root / "cold", ignore_errors=True)
             cold = outcome(lambda: (build(options("cold")), root / "cold"))
-            served = outcome(lambda: (build_incremental(serve_options, memory), root / "served"))
+            served = outcome(lambda: (build_incremental(serve_options, memory), root / "served",
+                                      memory.wait_search()))
             cached = outcome(lambda: (build(cached_options), root / "cached"))
             assert served == cold, step
             assert cached == cold, step

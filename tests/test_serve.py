@@ -158,7 +158,7 @@ def test_overlay_escapes_diagnostics():
     state.publish([text])
     page = inject(b"<html><body><p>hi</p></body></html>", state)
     assert page.endswith(b"</body></html>") and b'id="briefkit-overlay"' in page
-    assert b'<script src="/__briefkit/live.js" data-version="1"></script>' in page
+    assert b'<script src="/__briefkit/live.js" data-version="1" data-search="0"></script>' in page
     assert b"<script>" not in page  # no inline script
     state.publish([])
     assert b"briefkit-overlay" not in inject(b"<body></body>", state)
@@ -486,7 +486,7 @@ CLIENTS = 50
 SAVES = 200
 SAVING_SECONDS = 10.0
 INJECTED = re.compile(rb'(<link rel="stylesheet" href="/__briefkit/overlay.css">.*?</div>)?'
-                      rb'<script src="/__briefkit/live.js" data-version="\d+"></script>', re.S)
+                      rb'<script src="/__briefkit/live.js" data-version="\d+" data-search="\d+"></script>', re.S)
 
 
 def test_many_readers_while_the_author_saves(tmp_path):
@@ -559,4 +559,36 @@ def test_many_readers_while_the_author_saves(tmp_path):
         assert "Traceback" not in log, log[-3000:]
     finally:
         saving.clear()
+        stop_server(server)
+
+
+def test_an_edit_rewrites_only_the_changed_files_and_the_search_index_follows(tmp_path):
+    """Serve writes an edit's changed files in place (the others keep their inode), deletes the
+    files of a removed briefing, and then swaps in a search index the search page's poll hears of."""
+    server = start_server(tmp_path)
+    try:
+        out = server.out
+        other = next(p.name for p in server.src.iterdir() if p.is_dir() and p.name != SLUG)
+        untouched = out / "briefings" / other / "index.html"
+        inode = untouched.stat().st_ino
+        bundle = (out / "pagefind").stat().st_ino
+        status, body = get(server, "/__briefkit/wait?v=x&s=x")
+        version, search = json.loads(body)["version"], json.loads(body)["search"]
+        set_line(server.src / SLUG / "annotations.yaml", "title:", "title: Harbour talks, renamed in place")
+        status, body = get(server, f"/__briefkit/wait?v={version}&s={search}")  # the pages first...
+        deadline = time.monotonic() + 30
+        while json.loads(body)["search"] == search and time.monotonic() < deadline:  # ...then the index
+            status, body = get(server, f"/__briefkit/wait?v={json.loads(body)['version']}&s={search}")
+        assert json.loads(body)["search"] == search + 1
+        assert "renamed in place" in (out / "briefings" / SLUG / "index.html").read_text(encoding="utf-8")
+        assert untouched.stat().st_ino == inode  # not written again
+        assert (out / "pagefind").stat().st_ino != bundle  # a new bundle, swapped in whole
+        assert not list(out.parent.glob(".public.tmp-*"))  # no temporary folder left beside the site
+        shutil.rmtree(server.src / other)
+        deadline = time.monotonic() + 30
+        while (out / "briefings" / other).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not (out / "briefings" / other).exists()
+        assert "rebuilt" in server.output() and "Traceback" not in server.output()
+    finally:
         stop_server(server)

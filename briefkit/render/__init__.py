@@ -129,28 +129,16 @@ class PageRenderer:
 
     def all(self) -> list[Output]:
         site = self.site
-        size = site.config.page_size
-        outputs = [self.page("index.html", path, page_title(site.config.title, pager), briefings=items, pager=pager)
-                   for path, items, pager in paginate("index.html", site.briefings, size)]
+        outputs = self.index_pages()
         for briefing in site.briefings:
             outputs.extend(self.briefing(briefing))
         outputs.append(self.page("actors.html", "actors/index.html", "Actors"))
         for actor in site.actors:
-            quotes = site.quotes_by_actor.get(actor.id, ())
-            for path, items, pager in paginate(urls.actor_page(actor.id), site.briefings_by_actor.get(actor.id, ()),
-                                               size):
-                shown = {b.slug for b in items}  # each page: its briefings' quotes
-                outputs.append(self.page("actor.html", path, page_title(actor.name, pager), actor=actor,
-                                         briefings=items, quotes=tuple(q for q in quotes if q[0].slug in shown),
-                                         total_quotes=len(quotes), pager=pager,
-                                         description=actor.description or f"{actor.name} in {site.config.title}"))
+            outputs.extend(self.actor_pages(actor))
         outputs.append(self.page("tags.html", "tags/index.html", "Tags"))
         for tag in site.tags:
-            outputs.extend(self.page("tag.html", path, page_title(f"Tag: {tag}", pager), tag=tag, briefings=items,
-                                     pager=pager)
-                           for path, items, pager in paginate(urls.tag_page(tag), site.briefings_by_tag[tag], size))
-        outputs.extend(self.page("timeline.html", path, page_title("Timeline", pager), entries=items, pager=pager)
-                       for path, items, pager in paginate_from_end("timeline/index.html", site.timeline, size))
+            outputs.extend(self.tag_pages(tag))
+        outputs.extend(self.timeline_pages())
         outputs.append(self.page("search.html", "search/index.html", "Search",
                                  description=f"Search {site.config.title}: briefings, quotes and actors",
                                  search_bundles=merged_bundles(site)))
@@ -159,11 +147,48 @@ class PageRenderer:
         outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)
                        for asset in sorted((self.folder / "assets").iterdir()) if asset.is_file())
         outputs.extend(self.exports.data_files())
-        outputs.append(Output("feed.xml", feed(site)))
+        outputs.append(self.feed())
         if site.config.base_url:
             outputs.append(Output("sitemap.xml", sitemap(site, outputs)))
         outputs.append(Output("robots.txt", robots(site)))
         return outputs
+
+    # One method per group of pages, so that an incremental renderer can reuse a group whole.
+
+    def index_pages(self) -> list[Output]:
+        site = self.site
+        return [self.page("index.html", path, page_title(site.config.title, pager), briefings=items, pager=pager)
+                for path, items, pager in paginate("index.html", site.briefings, site.config.page_size)]
+
+    def actor_pages(self, actor: Actor) -> list[Output]:
+        site = self.site
+        quotes = site.quotes_by_actor.get(actor.id, ())
+        by_slug: dict[str, list] = {}
+        for quote in quotes:  # grouped once: scanning every quote for each page was quadratic
+            by_slug.setdefault(quote[0].slug, []).append(quote)
+        outputs = []
+        for path, items, pager in paginate(urls.actor_page(actor.id), site.briefings_by_actor.get(actor.id, ()),
+                                           site.config.page_size):
+            # Each page: its briefings' quotes (both are in the site's order of briefings).
+            mine = [q for b in items for q in by_slug.get(b.slug, ())]
+            outputs.append(self.page("actor.html", path, page_title(actor.name, pager), actor=actor,
+                                     briefings=items, quotes=tuple(mine),
+                                     total_quotes=len(quotes), pager=pager,
+                                     description=actor.description or f"{actor.name} in {site.config.title}"))
+        return outputs
+
+    def tag_pages(self, tag: str) -> list[Output]:
+        return [self.page("tag.html", path, page_title(f"Tag: {tag}", pager), tag=tag, briefings=items, pager=pager)
+                for path, items, pager in paginate(urls.tag_page(tag), self.site.briefings_by_tag[tag],
+                                                   self.site.config.page_size)]
+
+    def timeline_pages(self) -> list[Output]:
+        return [self.page("timeline.html", path, page_title("Timeline", pager), entries=items, pager=pager)
+                for path, items, pager in paginate_from_end("timeline/index.html", self.site.timeline,
+                                                            self.site.config.page_size)]
+
+    def feed(self) -> Output:
+        return Output("feed.xml", feed(self.site))
 
 
 def posix_dirname(path: str) -> str:
