@@ -19,7 +19,7 @@ known from the previous build, kept in a `RenderCache`:
   actor pages of A                      A, the briefings that name A (old or new version of B)
   tag pages of T                        the briefings tagged T (old or new version of B)
   actors, tags index pages              every briefing (counts): rendered after any change
-  timeline page                         the timeline entries (event and briefing objects)
+  timeline pages                        the timeline entries (event and briefing objects)
   feed                                  the newest briefings, the site's date
   data/*.json, sitemap                  every briefing: assembled from per-briefing fragments
   search page, 404, robots, assets      the config and templates only

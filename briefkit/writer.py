@@ -212,6 +212,16 @@ def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output]
     written. `sources`: the stat of each copied file when it was last copied (updated here)."""
     check_paths(outputs)
     written = []
+    marked = False
+
+    def mark() -> None:
+        """A new marker before the first change: a `build` into this folder no longer takes its
+        files for those it wrote, even if this is killed half-way."""
+        nonlocal marked
+        if not marked:
+            _replace_file(out / MARKER, Output(MARKER, MARKER_TEXT))
+            marked = True
+
     with _locked(out.parent):
         for output in outputs:
             before = previous.get(output.path)
@@ -224,13 +234,12 @@ def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output]
                 continue
             else:
                 sources.pop(output.path, None)
+            mark()
             _replace_file(out / output.path, output)
             written.append(output.path)
-        if written:
-            # A new marker: a `build` into this folder no longer takes its files for those it wrote.
-            _replace_file(out / MARKER, Output(MARKER, MARKER_TEXT))
         produced = {output.path for output in outputs}
         for path in sorted(set(previous) - produced):
+            mark()
             target = out / path
             with contextlib.suppress(FileNotFoundError):
                 target.unlink()

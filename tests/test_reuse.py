@@ -100,3 +100,25 @@ def test_the_timeline_page_is_keyed_by_its_entries_only_while_it_reads_nothing_e
     for text, expected in cases.items():
         (tmp_path / "timeline.html").write_text(text, encoding="utf-8")
         assert reads_only(tmp_path / "timeline.html", "timeline") is expected, text
+
+
+def test_serve_renews_the_marker_before_it_changes_any_file(tmp_path, monkeypatch):
+    # A serve killed half-way through its in-place writes must not leave a folder that a cached
+    # `build` would take for the one it wrote: the marker goes first.
+    from briefkit import writer
+    from briefkit.writer import MARKER, Output, write_in_place
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / MARKER).write_bytes(writer.MARKER_TEXT)
+    (out / "a.html").write_bytes(b"old")
+    (out / "gone.html").write_bytes(b"bye")
+    previous = {"a.html": Output("a.html", b"old"), "gone.html": Output("gone.html", b"bye")}
+    done = []
+    original = writer._replace_file
+    monkeypatch.setattr(writer, "_replace_file", lambda path, output: done.append(path.name) or original(path, output))
+    assert write_in_place([Output("a.html", b"new")], out, previous, {}) == ["a.html"]
+    assert done == [MARKER, "a.html"]
+    assert not (out / "gone.html").exists()
+    done.clear()
+    write_in_place([Output("a.html", b"new")], out, {"a.html": Output("a.html", b"new")}, {})
+    assert done == []  # nothing changed: the marker stays
