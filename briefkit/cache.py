@@ -278,14 +278,15 @@ def check_folder(folder: Path, src: Path, src_display: str, registry: Registry, 
 
 
 def build_model_cached(src: Path, src_display: str, options: Options, report: Report, store: Store,
-                       check_all: Callable[[list[Path], Registry], list[Entry]] | None = None,
+                       check_all: Callable[..., list[Entry]] | None = None,
                        progress: Callable[[int, int], None] | None = None,
                        loaded: Callable[[], None] | None = None,
                        search: dict[str, Document] | None = None,
                        slugs: dict[str, str] | None = None) -> Site:
     """`validation.build_model(load_content(...))`, checking again only the briefings that changed.
 
-    `check_all(folders, registry)` checks the folders that missed the cache (in parallel, say);
+    `check_all(folders, registry, done)` checks the folders that missed the cache (in parallel, say),
+    telling `done(count)` as it goes; `progress(done, total)` counts the cached ones as done;
     `loaded()` is told when the files are read and the cache looked up (the end of the load stage);
     `search`, when given, receives each briefing's search document by slug (see `search_records`);
     `slugs`, each folder's content hash by name (`reuse.py` keys the outputs with them)."""
@@ -305,11 +306,19 @@ def build_model_cached(src: Path, src_display: str, options: Options, report: Re
     if loaded is not None:
         loaded()
     if missing:
+        hits = len(folders) - len(missing)
+        tell = (lambda done: progress(hits + done, len(folders))) if progress is not None else None
+        if tell is not None:
+            tell(0)
         if check_all is None:
             renderer = Renderer()
-            fresh = [check_folder(folders[i], src, src_display, registry, renderer) for i in missing]
+            fresh = []
+            for i in missing:
+                fresh.append(check_folder(folders[i], src, src_display, registry, renderer))
+                if tell is not None:
+                    tell(len(fresh))
         else:
-            fresh = check_all([folders[i] for i in missing], registry)
+            fresh = check_all([folders[i] for i in missing], registry, tell)
         for i, entry in zip(missing, fresh):
             entries[i] = entry
             store.put(keys[i], entry)

@@ -48,11 +48,20 @@ def _work(function: Callable, chunk: Sequence, conn) -> None:
     conn.close()
 
 
-def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
-    """[function(item) for item in items], shared among `jobs` processes (forked; Linux, macOS)."""
+def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int,
+             progress: Callable[[int], None] | None = None) -> list[R]:
+    """[function(item) for item in items], shared among `jobs` processes (forked; Linux, macOS).
+
+    `progress(done)` is told as items are done: counted in this process, whose share is one in
+    `jobs`, so with workers it is an estimate (they go at about the same pace)."""
     jobs = min(jobs, len(items))
+    tell = progress or (lambda done: None)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [function(item) for item in items]
+        results = []
+        for item in items:
+            results.append(function(item))
+            tell(len(results))
+        return results
     context = multiprocessing.get_context("fork")
     workers = []
     for share in range(1, jobs):
@@ -64,7 +73,11 @@ def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int) -> list[
     shares: list[list[R]] = []
     failure: BaseException | None = None
     try:
-        shares.append([function(item) for item in items[0::jobs]])
+        own: list[R] = []
+        for item in items[0::jobs]:
+            own.append(function(item))
+            tell(min(len(items), len(own) * jobs))
+        shares.append(own)
     except BaseException as exc:
         failure = exc
     for process, reader in workers:

@@ -212,8 +212,8 @@ def settings(options: BuildOptions) -> tuple:
 
 def checker(options: BuildOptions):
     """Check the briefings that missed the cache, in `options.jobs` processes."""
-    def check_all(folders: list[Path], registry) -> list:
+    def check_all(folders: list[Path], registry, progress: Callable[[int], None] | None = None) -> list:
         renderer = Renderer()
         return fork_map(lambda folder: check_folder(folder, options.src, options.src_display, registry, renderer),
-                        folders, options.jobs)
+                        folders, options.jobs, progress)
     return check_all

@@ -535,3 +535,25 @@ def test_the_pipeline_reports_progress_per_briefing(tmp_path):
     build(BuildOptions(src=src, out=tmp_path / "out"), lambda stage, done, total: seen.append((stage, done, total)))
     assert ("validate", 1, 2) in seen and ("validate", 2, 2) in seen
     assert ("render", 1, 1) in seen and ("write", 1, 1) in seen
+
+
+def test_a_cached_build_reports_progress_as_the_briefings_are_checked(tmp_path):
+    # Checked in two processes, through the build cache: the bar moves before the end, and the
+    # briefings taken from the cache count as done.
+    from conftest import make_content, simple_briefing
+
+    from briefkit.pipeline import BuildOptions, build
+    files = {}
+    for n in range(8):
+        files.update(simple_briefing(f"b{n}", date=f"2025-01-{n + 1:02d}"))
+    src = make_content(tmp_path, files)
+    options = BuildOptions(src=src, out=tmp_path / "out", jobs=2, cache=tmp_path / "cache")
+    seen = []
+    build(options, lambda stage, done, total: seen.append((done, total)) if stage == "validate" else None)
+    assert seen[0] == (0, 8) and seen[-1] == (8, 8)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert {2, 4, 6} <= {done for done, _ in seen}  # this process's share, one in two, as estimates
+    (src / "b3" / "article.txt").write_text((src / "b3" / "article.txt").read_text() + "\nMore.\n")
+    seen.clear()
+    build(options, lambda stage, done, total: seen.append((done, total)) if stage == "validate" else None)
+    assert (7, 8) in seen and seen[-1] == (8, 8)  # seven from the cache, then the edited one

@@ -185,7 +185,7 @@ def test_only_changed_briefings_are_checked_again(tmp_path):
     shutil.copytree(EXAMPLE, src)
     store, checked = MemoryStore({}), []
 
-    def check_all(folders, registry):
+    def check_all(folders, registry, done=None):
         checked.extend(folder.name for folder in folders)
         return [check_folder(folder, src, "content", registry, Renderer()) for folder in folders]
 
