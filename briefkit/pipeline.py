@@ -8,18 +8,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
+from .cache import (DiskStore, MemoryStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
                     remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
-from .loader import load_content
 from .model import Site
 from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
 from .search import SearchIndexError, write_index
-from .validation import Options, build_model
+from .validation import Options
 from .writer import Output, check_output_folder, write_site
 
 
@@ -160,20 +159,16 @@ class Caches:
 
 def check_content(options: BuildOptions, caches: Caches, report: Report, tell: Progress,
                   clock: Clock) -> tuple[Site, list | None]:
-    """Load and check every briefing into the model (through the cache when there is one); also
-    the search records when the cache holds them."""
+    """Load and check every briefing into the model, with its search document, in `options.jobs`
+    processes: through the cache when there is one, else through an empty one (`--no-cache`)."""
     model_options = Options(options.base_url, options.drafts)
     told = lambda done, total: tell("validate", done, total)  # noqa: E731
-    if caches.store is None:
-        raw = load_content(options.src, options.src_display, report)
-        clock.lap("load")
-        site, items = build_model(raw, model_options, report, told), None
-    else:
-        found: dict = {}
-        site = build_model_cached(options.src, options.src_display, model_options, report, caches.store,
-                                  checker(options), told, lambda: clock.lap("load"), found,
-                                  caches.reuse.keys if caches.reuse is not None else None)
-        items = search_records(site, found)
+    found: dict = {}
+    site = build_model_cached(options.src, options.src_display, model_options, report,
+                              caches.store if caches.store is not None else MemoryStore({}),
+                              checker(options), told, lambda: clock.lap("load"), found,
+                              caches.reuse.keys if caches.reuse is not None else None)
+    items = search_records(site, found)
     clock.lap("validate")
     return site, items
 

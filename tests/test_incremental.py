@@ -311,3 +311,20 @@ def test_an_edit_exports_again_only_the_briefings_whose_page_changed(tmp_path, m
     assert exported == [SLUG]
     build_ok(src, tmp_path / "full", "--jobs", "1", "--no-cache")
     assert snapshot(tmp_path / "inc") == snapshot(tmp_path / "full")
+
+
+@pytest.mark.parametrize("case", ["example", *sorted(p.name for p in (Path(__file__).parent / "invalid").iterdir()
+                                                     if (p / "content").is_dir())])
+def test_the_per_folder_check_gives_the_model_and_diagnostics_of_the_whole_content_check(case):
+    # Every build checks folder by folder (cache.build_model_cached, with or without a cache);
+    # validation.build_model checks the loaded content as a whole: the two must agree.
+    from briefkit.cache import MemoryStore, build_model_cached
+    from briefkit.diagnostics import Report
+    from briefkit.loader import load_content
+    from briefkit.validation import Options, build_model
+
+    src = EXAMPLE if case == "example" else Path(__file__).parent / "invalid" / case / "content"
+    whole, by_folder = Report(), Report()
+    site = build_model(load_content(src, "content", whole), Options(None, False), whole)
+    assert build_model_cached(src, "content", Options(None, False), by_folder, MemoryStore({})) == site
+    assert by_folder.sorted() == whole.sorted()
