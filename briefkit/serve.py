@@ -371,14 +371,20 @@ def run_build(options: BuildOptions, state: State, cache: RenderCache, first: bo
     state.publish([])
 
 
-def watch_loop(options: BuildOptions, state: State, cache: RenderCache, stop: threading.Event) -> None:
+def watch_loop(options: BuildOptions, state: State, cache: RenderCache, stop: threading.Event,
+               ready: threading.Event) -> None:
+    """Rebuild after every change; `ready` is set once the watcher is in place (its first answer,
+    changes or a 0.2 s timeout), so that no save made after "serving ..." is printed goes unseen."""
     import watchfiles  # noqa: PLC0415
 
     paths = [str(options.src), str(templates_dir())]
     for changes in watchfiles.watch(*paths, stop_event=stop, debounce=150, step=30, raise_interrupt=False,
-                                    ignore_permission_denied=True):
+                                    ignore_permission_denied=True, rust_timeout=200, yield_on_timeout=True):
+        ready.set()
         if stop.is_set():
             break
+        if not changes:
+            continue
         cache.folders.note([path for _change, path in changes], options.src)
         run_build(options, state, cache, first=False)
 
@@ -399,9 +405,11 @@ def serve(args) -> int:
     if not is_loopback(args.host):
         print(f"briefkit: warning: --host {args.host} is not a loopback address: the preview is reachable "
               "from other machines (it still answers only requests for localhost)", file=sys.stderr, flush=True)
-    stop = threading.Event()
-    watcher = threading.Thread(target=watch_loop, args=(options, state, cache, stop), name="briefkit-watch", daemon=True)
+    stop, ready = threading.Event(), threading.Event()
+    watcher = threading.Thread(target=watch_loop, args=(options, state, cache, stop, ready), name="briefkit-watch",
+                               daemon=True)
     watcher.start()
+    ready.wait(timeout=10)  # a save right after the line below must rebuild
 
     def terminate(signum, frame):  # noqa: ARG001
         raise KeyboardInterrupt

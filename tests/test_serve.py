@@ -575,10 +575,11 @@ def test_an_edit_rewrites_only_the_changed_files_and_the_search_index_follows(tm
         status, body = get(server, "/__briefkit/wait?v=x&s=x")
         version, search = json.loads(body)["version"], json.loads(body)["search"]
         set_line(server.src / SLUG / "annotations.yaml", "title:", "title: Harbour talks, renamed in place")
-        status, body = get(server, f"/__briefkit/wait?v={version}&s={search}")  # the pages first...
+        # The long poll answers within its 25 s; the socket waits longer than that.
+        status, body = get(server, f"/__briefkit/wait?v={version}&s={search}", timeout=30)  # the pages first...
         deadline = time.monotonic() + 30
         while json.loads(body)["search"] == search and time.monotonic() < deadline:  # ...then the index
-            status, body = get(server, f"/__briefkit/wait?v={json.loads(body)['version']}&s={search}")
+            status, body = get(server, f"/__briefkit/wait?v={json.loads(body)['version']}&s={search}", timeout=30)
         assert json.loads(body)["search"] == search + 1
         assert "renamed in place" in (out / "briefings" / SLUG / "index.html").read_text(encoding="utf-8")
         assert untouched.stat().st_ino == inode  # not written again
