@@ -66,7 +66,7 @@ from .reuse import collector_paused
 from .render import PageRenderer, templates_dir
 from .search import SearchIndexError
 from .validation import Options
-from .writer import Output, swap_subfolder, write_in_place, write_site
+from .writer import Output, swap_subfolder, write_in_place
 
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 SITE_VARIABLE = re.compile(r"(?<![\w.-])site\b(?!-)")
