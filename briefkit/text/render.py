@@ -7,6 +7,7 @@ import re
 import time
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import _escape_attrib_html, _escape_cdata  # what tostring escapes with
 
 import markdown
 import nh3
@@ -188,7 +189,43 @@ def unescape_code(root: etree.Element) -> None:
 def serialise(root: etree.Element) -> str:
     """Serialise the tree escaping every `&` (Python-Markdown's serialiser keeps `&name;` as it is,
     which after restore_entities would turn the text `&amp;nbsp;` back into a live entity)."""
-    return etree.tostring(root, encoding="unicode", method="html")
+    parts: list[str] = []
+    try:
+        _write_html(root, parts.append, 0)
+    except _Unusual:
+        return etree.tostring(root, encoding="unicode", method="html")
+    return "".join(parts)
+
+
+class _Unusual(Exception):
+    """A tree _write_html leaves to ElementTree: comments, namespaces, QNames, deep nesting."""
+
+
+# Deeper trees go to ElementTree, so that one too deep for it fails as it did (a RenderLimit).
+MAX_FAST_DEPTH = 100
+
+
+def _write_html(element: etree.Element, write, depth: int) -> None:
+    """`etree.tostring(element, method="html")` for plain trees, without its namespace pass
+    (which took as long as the writing): same escaping, same void elements."""
+    tag = element.tag
+    if tag.__class__ is not str or tag[:1] == "{" or depth > MAX_FAST_DEPTH:
+        raise _Unusual
+    write("<" + tag)
+    for key, value in element.items():
+        if key.__class__ is not str or key[:1] == "{" or isinstance(value, etree.QName):
+            raise _Unusual
+        write(f' {key}="{_escape_attrib_html(value)}"')
+    write(">")
+    text = element.text
+    if text:
+        write(text if tag.lower() in ("script", "style") else _escape_cdata(text))
+    for child in element:
+        _write_html(child, write, depth + 1)
+    if tag.lower() not in etree.HTML_EMPTY:
+        write("</" + tag + ">")
+    if element.tail:
+        write(_escape_cdata(element.tail))
 
 
 BLOCK_NAMES = {"ul": "a list", "ol": "a list", "h1": "a heading", "h2": "a heading", "h3": "a heading",
@@ -345,7 +382,7 @@ class Renderer:
         else:
             root = plain_text_tree(text)
             job.apply(root)
-            body = "\n".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
+            body = "\n".join(serialise(child) for child in root)
         return RenderedArticle(sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES),
                                tuple(job.quote_results),
                                tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls), tuple(job.images))

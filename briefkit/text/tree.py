@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as etree
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 # Elements whose own text forms one run of reading text (a paragraph for anchoring).
 BLOCK_TAGS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dt", "dd",
@@ -15,13 +14,14 @@ CONTAINER_TAGS = frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot"
 SKIP_CLASSES = frozenset({"footnote-ref", "quote-ref"})
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     """A piece of text in the tree: `element.text` or `element.tail`; element None for a line break."""
 
     element: etree.Element | None
     slot: str
     text: str
+    # The elements that contain the text, innermost first, up to the block (empty for a line break).
+    chain: tuple[etree.Element, ...] = ()
 
 
 def blocks(root: etree.Element) -> list[etree.Element]:
@@ -33,38 +33,26 @@ def runs(block: etree.Element) -> list[Run]:
     """The text runs of a block in reading order, leaving out nested blocks."""
     result: list[Run] = []
 
-    def visit(element: etree.Element) -> None:
+    def visit(element: etree.Element, chain: tuple[etree.Element, ...]) -> None:
         if element.text:
-            result.append(Run(element, "text", element.text))
+            result.append(Run(element, "text", element.text, chain))
         for child in element:
             if child.tag in BLOCK_TAGS or child.tag in CONTAINER_TAGS or child.get("class") in SKIP_CLASSES:
                 pass
             elif child.tag == "br":
                 result.append(Run(None, "", "\n"))
             else:
-                visit(child)
+                visit(child, (child, *chain))
             if child.tail:
-                result.append(Run(child, "tail", child.tail))
+                result.append(Run(child, "tail", child.tail, chain))
 
     if block.tag not in CONTAINER_TAGS:
-        visit(block)
+        visit(block, (block,))
     return result
 
 
 def parent_map(block: etree.Element) -> dict[etree.Element, etree.Element]:
     return {child: parent for parent in block.iter() for child in parent}
-
-
-def ancestors(run: Run, block: etree.Element, parents: dict) -> list[etree.Element]:
-    """The elements that contain the run's text, innermost first, up to the block."""
-    element = run.element if run.slot == "text" else parents.get(run.element)
-    chain = []
-    while element is not None:
-        chain.append(element)
-        if element is block:
-            break
-        element = parents.get(element)
-    return chain
 
 
 # A factory gets the ancestors of the text it will hold and returns (outer, inner):
@@ -75,7 +63,6 @@ Factory = Callable[[list[etree.Element]], tuple[etree.Element, etree.Element]]
 def wrap(block: etree.Element, start: int, end: int, make: Factory) -> list[etree.Element]:
     """Wrap the block's text [start, end) in new elements, one per run it crosses."""
     block_runs = runs(block)
-    parents = parent_map(block)
     pieces = []
     offset = 0
     for run in block_runs:
@@ -90,7 +77,7 @@ def wrap(block: etree.Element, start: int, end: int, make: Factory) -> list[etre
     created = []
     for run, a, b in reversed(pieces):
         before, middle, after = run.text[:a], run.text[a:b], run.text[b:]
-        outer, inner = make(ancestors(run, block, parents))
+        outer, inner = make(list(run.chain))
         inner.text = middle
         outer.tail = after or None
         if run.slot == "text":
@@ -98,7 +85,7 @@ def wrap(block: etree.Element, start: int, end: int, make: Factory) -> list[etre
             run.element.insert(0, outer)
         else:
             run.element.tail = before or None
-            parent = parents[run.element]
+            parent = run.chain[0]
             parent.insert(list(parent).index(run.element) + 1, outer)
         created.append(outer)
     created.reverse()
