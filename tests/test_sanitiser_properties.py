@@ -8,11 +8,16 @@ Examples per test come from the profile in tests/conftest.py (1,000 with CI set)
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as etree
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from briefkit.text.anchoring import QuoteSpec
+from briefkit.text.mentions import ActorSpec
 from briefkit.text.render import (ARTICLE_ATTRIBUTE_VALUES, ARTICLE_ATTRIBUTES, ARTICLE_TAGS, INLINE_ATTRIBUTES,
-                                  INLINE_TAGS, Renderer, sanitise)
+                                  INLINE_TAGS, Renderer, sanitise, serialise)
+from briefkit.textcontent import read_article, read_article_slowly
 from oracle import html_problems
 
 TAGS = ["script", "img", "a", "iframe", "svg", "math", "style", "object", "embed", "base", "meta", "link",
@@ -99,3 +104,30 @@ def test_an_inline_field_renders_inert_and_stays_as_sanitised(text):
     html = RENDERER.inline(text).html
     assert_inert(html)
     assert sanitise(html, INLINE_TAGS, INLINE_ATTRIBUTES) == html
+
+
+@given(HOSTILE_TEXT, st.sampled_from(["md", "txt"]))
+def test_the_article_text_is_read_as_htmlparser_reads_it(text, fmt):
+    """read_article reads plain HTML token by token; it must agree with HTMLParser on anything."""
+    html = RENDERER.article(text, fmt, (QuoteSpec(1, "1", ("x",)),), (ActorSpec("a", ("alert",), "../a/"),)).html
+    for fragment in (html, text, sanitise(text, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES),
+                     f'<div class="a" data-article>{html}</div>'):
+        for whole in (True, False):
+            assert read_article(fragment, whole) == read_article_slowly(fragment, whole)
+
+
+@st.composite
+def element(draw, depth: int = 0) -> etree.Element:
+    node = etree.Element(draw(st.sampled_from(TAGS + ["br", "hr", "SCRIPT", "Style"])),
+                         {name: draw(st.lists(st.sampled_from(PAYLOADS + ENTITIES + MARKUP), max_size=3).map("".join))
+                          for name in draw(st.lists(st.sampled_from(ATTRIBUTES), max_size=3))})
+    node.text = draw(st.one_of(st.none(), HOSTILE_TEXT))
+    node.tail = draw(st.one_of(st.none(), HOSTILE_TEXT))
+    if depth < 3:
+        node.extend(draw(st.lists(element(depth + 1), max_size=3)))
+    return node
+
+
+@given(element())
+def test_serialising_a_tree_is_what_elementtree_writes(root):
+    assert serialise(root) == etree.tostring(root, encoding="unicode", method="html")
