@@ -133,6 +133,8 @@ class _TextOf(HTMLParser):
 
 def plain_text(fragment: str) -> str:
     """The text of an HTML fragment, white space collapsed (line breaks count as spaces)."""
+    if "<" not in fragment and "&" not in fragment:  # no markup, no references: the text as it is
+        return " ".join(fragment.split())
     parser = _TextOf()
     parser.feed(fragment)
     parser.close()

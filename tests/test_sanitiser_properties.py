@@ -9,6 +9,7 @@ Examples per test come from the profile in tests/conftest.py (1,000 with CI set)
 from __future__ import annotations
 
 import xml.etree.ElementTree as etree
+from unittest import mock
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -131,3 +132,15 @@ def element(draw, depth: int = 0) -> etree.Element:
 @given(element())
 def test_serialising_a_tree_is_what_elementtree_writes(root):
     assert serialise(root) == etree.tostring(root, encoding="unicode", method="html")
+
+
+# Letters, digits and punctuation (a plain field), and what makes Markdown or the sanitiser act.
+PLAIN_ISH = st.lists(st.sampled_from(list("aZé9١_ .,;:?!'\"()%/=+-*#&<>`[]\\\n\u00a0\u2019\u201c\u2014\u2026")
+                                     + ["1. ", "- ", "word", "  "]), max_size=20).map("".join)
+
+
+@given(st.one_of(PLAIN_ISH, PLAIN_ISH.map(lambda t: "A" + t)))
+def test_a_plain_inline_field_renders_as_markdown_and_the_sanitiser_would_render_it(text):
+    fast = RENDERER.inline(text)
+    with mock.patch("briefkit.text.render.is_plain_inline", return_value=False):
+        assert fast == RENDERER.inline(text)

@@ -334,6 +334,17 @@ class RenderedInline:
     limit: RenderLimit | None = None  # set when rendering gave up (html is then empty)
 
 
+# One line of words and punctuation Markdown leaves as it is, starting with a letter (not a list
+# marker), none of `& < >` nor a no-break space (what the sanitiser would escape): such a field
+# renders as itself, and most summaries and notes are one.
+PLAIN_INLINE_RE = re.compile(r"[^\W\d_](?:[^\W_]|[ .,;:?!'\"()%/=+\u2018\u2019\u201c\u201d\u2013\u2014\u2026-])*")
+
+
+def is_plain_inline(text: str) -> bool:
+    """True when an inline field renders as its own text (see PLAIN_INLINE_RE)."""
+    return PLAIN_INLINE_RE.fullmatch(text) is not None and "  " not in text and not text.endswith(" ")
+
+
 def plain_text_tree(text: str) -> etree.Element:
     """A plain-text article as paragraphs: split at blank lines if any, else at every line."""
     root = etree.Element("div")
@@ -398,6 +409,8 @@ class Renderer:
 
     def inline(self, text: str) -> RenderedInline:
         """Render an inline-Markdown field (summary, note) as phrasing content."""
+        if is_plain_inline(text):
+            return RenderedInline(text, ())
         job = Job(deadline=time.monotonic() + self.time_limit)
         try:
             body = self._convert(self._inline_md, text, job).strip()
