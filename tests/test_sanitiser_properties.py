@@ -114,7 +114,15 @@ def test_the_article_text_is_read_as_htmlparser_reads_it(text, fmt):
     for fragment in (html, text, sanitise(text, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES),
                      f'<div class="a" data-article>{html}</div>'):
         for whole in (True, False):
-            assert read_article(fragment, whole) == read_article_slowly(fragment, whole)
+            assert outcome(read_article, fragment, whole) == outcome(read_article_slowly, fragment, whole)
+
+
+def outcome(function, *args):
+    """What `function` returns, or the error it raises (HTMLParser gives up on some raw text)."""
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 (the same error either way is what is compared)
+        return type(exc), str(exc)
 
 
 @st.composite
