@@ -50,7 +50,13 @@ def name_pattern(folded: str) -> tuple[str, re.Pattern]:
     """One (folded) name on word boundaries, compiled once per process (a site has a few hundred
     names, but every briefing a different set of them, and compiling took most of the marking),
     with the characters its matches always begin with."""
-    return name_start(folded), re.compile(r"(?<!\w)" + name_regex(folded) + r"(?!\w)")
+    start, body = name_start(folded), name_regex(folded)
+    literal = re.escape(start)
+    if start and body.startswith(literal):
+        # `X(?<!\wX)` matches where `(?<!\w)X` does, but starting with the literal lets the regex
+        # engine skip ahead to it: twenty times faster than trying the lookbehind everywhere.
+        return start, re.compile(f"{literal}(?<!\\w{literal}){body[len(literal):]}(?!\\w)")
+    return start, re.compile(r"(?<!\w)" + body + r"(?!\w)")
 
 
 def name_start(folded: str) -> str:
