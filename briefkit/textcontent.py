@@ -158,34 +158,34 @@ RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "
                       "noscript", "plaintext"})
 
 
-def _read_tokens(reader: _Reader, html: str) -> bool:
-    """Tell `reader` the tokens of `html` as HTMLParser would; False (reader untouched) when
-    `html` is not the plain HTML TOKEN_RE reads."""
-    tokens = []
+def _read_tokens(html: str, whole: bool) -> _Reader | None:
+    """A reader told the tokens of `html` as HTMLParser would tell them; None when `html` is not
+    the plain HTML TOKEN_RE reads."""
+    reader = _Reader(whole)
+    start_tag, end_tag, data = reader.handle_starttag, reader.handle_endtag, reader.handle_data
     end = 0
     for match in TOKEN_RE.finditer(html):
-        if match.start() != end or match.group(1) in RAW_TEXT:
-            return False
+        if match.start() != end:
+            return None
         end = match.end()
-        tokens.append(match)
-    if end != len(html):
-        return False
-    for match in tokens:
         tag, attributes, closing = match.groups()
         if tag is not None:
-            reader.handle_starttag(tag, [(name, unescape(value)) for name, value in ATTRIBUTE_RE.findall(attributes)])
+            if tag in RAW_TEXT:
+                return None
+            start_tag(tag, [(name, unescape(value)) for name, value in ATTRIBUTE_RE.findall(attributes)])
         elif closing is not None:
-            reader.handle_endtag(closing)
+            end_tag(closing)
         else:
-            reader.handle_data(unescape(match.group()))
-    return True
+            data(unescape(match.group()))
+    return reader if end == len(html) else None
 
 
 def read_article(html: str, whole: bool = False) -> ArticleText:
     """The rendered text of the `data-article` element of a page (`whole`: of the whole fragment)."""
     html = html.replace("\r\n", "\n").replace("\r", "\n")
-    reader = _Reader(whole)
-    if not _read_tokens(reader, html):
+    reader = _read_tokens(html, whole)
+    if reader is None:
+        reader = _Reader(whole)
         reader.feed(html)
         reader.close()
     return reader.result()
