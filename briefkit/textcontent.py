@@ -172,11 +172,13 @@ def _read_tokens(html: str, whole: bool) -> _Reader | None:
         if tag is not None:
             if tag in RAW_TEXT:
                 return None
-            start_tag(tag, [(name, unescape(value)) for name, value in ATTRIBUTE_RE.findall(attributes)])
+            start_tag(tag, [(name, unescape(value)) for name, value in ATTRIBUTE_RE.findall(attributes)]
+                      if attributes else [])
         elif closing is not None:
             end_tag(closing)
         else:
-            data(unescape(match.group()))
+            text = match.group()
+            data(unescape(text) if "&" in text else text)
     return reader if end == len(html) else None
 
 
