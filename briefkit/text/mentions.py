@@ -8,7 +8,7 @@ import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 
 from .folding import DASHES, DOUBLE_QUOTES, SINGLE_QUOTES, fold
-from .tree import blocks, runs, wrap
+from .tree import blocks, insert, pieces, runs
 
 SKIP_TAGS = frozenset({"code", "pre"})
 
@@ -115,16 +115,23 @@ def mark_mentions(root: etree.Element, actors: tuple[ActorSpec, ...]) -> dict[st
         for run in block_runs:
             run_starts.append((offset, run))
             offset += len(run.text)
+        placed: list = []
         for match in found:
             run = next(r for s, r in reversed(run_starts) if s <= match.start())
             if any(a.tag in SKIP_TAGS for a in run.chain):
                 continue
             actor_id = owner[fold(match.group(0))]
             want_link = actor_id not in linked
-            created = wrap(block, match.start(), match.end(), make_mention(actor_id, hrefs[actor_id], want_link))
-            if want_link and created and created[0].tag == "a":
+            make = make_mention(actor_id, hrefs[actor_id], want_link)
+            created = [(index, a, b, *make(list(block_runs[index].chain)))
+                       for index, a, b in pieces(block_runs, match.start(), match.end())]
+            if want_link and created and created[0][3].tag == "a":
                 linked.add(actor_id)  # a mention inside an author's link stays a span; link the next
             counts[actor_id] = counts.get(actor_id, 0) + 1
+            placed.extend(created)
+        # Wrapping a mention leaves the text before it, and what holds each piece, as they were:
+        # the runs read once serve every mention of the block, all put in place together.
+        insert(block_runs, placed)
     return counts
 
 
