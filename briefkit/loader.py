@@ -109,6 +109,8 @@ BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 def check_bidi_controls(source: SourceFile, report: Report) -> None:
     """An embedding, override or isolate left open at the end of its line is a warning: it
     shows the text after it in another order than it is stored ("Trojan Source")."""
+    if not BIDI_RE.search(source.text):  # the common case: one scan, no lines split
+        return
     for number, line in enumerate(source.lines, 1):
         if not BIDI_RE.search(line):
             continue
