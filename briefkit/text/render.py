@@ -7,7 +7,7 @@ import re
 import time
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import _escape_attrib_html, _escape_cdata  # what tostring escapes with
+from xml.etree.ElementTree import HTML_EMPTY, _escape_attrib_html, _escape_cdata  # as tostring writes
 
 import markdown
 import nh3
@@ -217,12 +217,13 @@ def _write_html(element: etree.Element, write, depth: int) -> None:
             raise _Unusual
         write(f' {key}="{_escape_attrib_html(value)}"')
     write(">")
+    lowered = tag.lower()
     text = element.text
     if text:
-        write(text if tag.lower() in ("script", "style") else _escape_cdata(text))
+        write(text if lowered in ("script", "style") else _escape_cdata(text))
     for child in element:
         _write_html(child, write, depth + 1)
-    if tag.lower() not in etree.HTML_EMPTY:
+    if lowered not in HTML_EMPTY:
         write("</" + tag + ">")
     if element.tail:
         write(_escape_cdata(element.tail))
