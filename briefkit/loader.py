@@ -109,6 +109,8 @@ BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 def check_bidi_controls(source: SourceFile, report: Report) -> None:
     """An embedding, override or isolate left open at the end of its line is a warning: it
     shows the text after it in another order than it is stored ("Trojan Source")."""
+    if not BIDI_RE.search(source.text):  # the common case: one scan, no lines split
+        return
     for number, line in enumerate(source.lines, 1):
         if not BIDI_RE.search(line):
             continue
@@ -130,36 +132,26 @@ def check_bidi_controls(source: SourceFile, report: Report) -> None:
                            source.at(number, index + 1), f"remove it, or close it on the same line with {closer}")
 
 
-def shared_nodes(root: Node) -> int:
-    """How many times a node is reached again: the number of YAML aliases (never expanded)."""
+def node_shape(root: Node) -> tuple[int, Node | None]:
+    """How many times a node is reached again (the number of YAML aliases, never expanded), and
+    the first node (in document order) nested deeper than MAX_YAML_DEPTH, if any: one walk."""
     seen: set[int] = set()
-    stack = [root]
     again = 0
+    deep = None
+    stack = [(root, 1)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
         if id(node) in seen:
             again += 1
             continue
         seen.add(id(node))
+        if depth > MAX_YAML_DEPTH and deep is None:
+            deep = node
         if isinstance(node, MappingNode):
-            for key, value in node.value:
-                stack.extend((key, value))
+            stack.extend((child, depth + 1) for pair in reversed(node.value) for child in reversed(pair))
         elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    return again
-
-
-def too_deep(root: Node) -> Node | None:
-    """The first node (in document order) nested deeper than MAX_YAML_DEPTH, if any."""
-    stack = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_YAML_DEPTH:
-            return node
-        children = ([child for pair in node.value for child in pair] if isinstance(node, MappingNode)
-                    else node.value if isinstance(node, SequenceNode) else [])
-        stack.extend((child, depth + 1) for child in reversed(children))
-    return None
+            stack.extend((child, depth + 1) for child in reversed(node.value))
+    return again, deep
 
 
 def deep_mark(text: str) -> yaml.Mark | None:
@@ -249,7 +241,7 @@ def parse_yaml(source: SourceFile, report: Report) -> Node | None:
         return None
     if root is None:
         return empty_mapping()
-    aliases = shared_nodes(root)
+    aliases, deep = node_shape(root)
     if aliases:
         # The nodes are shared, never copied, so a "billion laughs" costs no more than its text.
         first = first_alias(source.text)
@@ -259,7 +251,6 @@ def parse_yaml(source: SourceFile, report: Report) -> Node | None:
                      source.at(line, column),
                      "write each value out in full; anchors (&) and aliases (*) are not allowed")
         return None
-    deep = too_deep(root)
     if deep is not None:
         report_too_deep(source, report, deep.start_mark)
         return None

@@ -32,17 +32,17 @@ class Fields(dict):
     def __init__(self, at: Position):
         super().__init__()
         self.at = at
-        self.key_pos: dict[str, Position] = {}
-        self.value_pos: dict[str, Position] = {}
+        # Where each value starts in the YAML; its Position is made only when asked for (most never are).
+        self.value_marks: dict[str, yaml.Mark] = {}
 
-    def put(self, key: str, value: Any, key_pos: Position, value_pos: Position) -> None:
+    def put(self, key: str, value: Any, value_node: Node) -> None:
         self[key] = value
-        self.key_pos[key] = key_pos
-        self.value_pos[key] = value_pos
+        self.value_marks[key] = value_node.start_mark
 
     def pos(self, key: str) -> Position:
         """Where the value of `key` is, or the mapping itself when the key is absent."""
-        return self.value_pos.get(key, self.at)
+        mark = self.value_marks.get(key)
+        return self.at if mark is None else Position(self.at.path, mark.line + 1, mark.column + 1)
 
 
 class Items(list):
@@ -378,7 +378,7 @@ class Record(Type):
                 continue  # `key:` with nothing after it: the same as leaving the key out
             value = spec.type.check(value_node, ctx)
             if value is not INVALID:
-                fields.put(key, value, ctx.pos(key_node), ctx.pos(value_node))
+                fields.put(key, value, value_node)
             elif spec.required:
                 complete = False
         for key, spec in self.keys.items():
@@ -410,7 +410,7 @@ class MapOf(Type):
                 continue
             value = self.value.check(value_node, ctx)
             if value is not INVALID:
-                fields.put(key, value, ctx.pos(key_node), ctx.pos(value_node))
+                fields.put(key, value, value_node)
         return fields
 
 

@@ -15,7 +15,7 @@ from . import urls
 from .diagnostics import ERROR, WARNING, Diagnostic, Position, Report, SourceFile, did_you_mean
 from .loader import MEDIA_SUFFIXES, RawBriefing, RawContent
 from .model import Actor, Briefing, Cast, ContextLink, Event, Quote, Site, SiteConfig, Source, make_site
-from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, Context, Fields, Items
+from .schema import ACTORS, ANNOTATIONS, INVALID, SITE, SLUG_RE, Context, Fields, Items
 from .speakers import check_speakers
 from .text.anchoring import QuoteResult, QuoteSpec, quote_parts
 from .text.folding import fold
@@ -133,10 +133,20 @@ class _TextOf(HTMLParser):
 
 def plain_text(fragment: str) -> str:
     """The text of an HTML fragment, white space collapsed (line breaks count as spaces)."""
+    if "<" not in fragment and "&" not in fragment:  # no markup, no references: the text as it is
+        return " ".join(fragment.split())
     parser = _TextOf()
     parser.feed(fragment)
     parser.close()
     return " ".join("".join(parser.parts).split())
+
+
+def actor_href(page: str, slug: str, actor_id: str) -> str:
+    """`urls.relative(page, urls.actor_page(actor_id))` from a briefing page, without posixpath's
+    relpath when both are slugs (nothing in them to normalise)."""
+    if SLUG_RE.fullmatch(slug) and SLUG_RE.fullmatch(actor_id):
+        return urls.root_of(page) + urls.actor_page(actor_id)
+    return urls.relative(page, urls.actor_page(actor_id))
 
 
 @dataclass(frozen=True)
@@ -326,8 +336,7 @@ class BriefingChecker:
         page = urls.briefing_page(raw.slug)
         article = self.renderer.article(
             raw.article.text, raw.article_format, tuple(s for s in specs if s.parts),
-            tuple(ActorSpec(a.id, self.names(a, e), urls.relative(page, urls.actor_page(a.id)))
-                  for a, e in cast_fields))
+            tuple(ActorSpec(a.id, self.names(a, e), actor_href(page, raw.slug, a.id)) for a, e in cast_fields))
         if article.limit is not None:
             message, hint = limit_problem(article.limit, self.renderer.time_limit)
             self.report.add(raw.article.diagnostic(ERROR, "render-limit", message,

@@ -14,11 +14,13 @@ The profile in conftest.py runs 1,000 examples each with CI=true, 150 locally.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
 import tempfile
 import unicodedata
+import xml.etree.ElementTree as etree
 from pathlib import Path
 
 import lxml.html
@@ -31,6 +33,7 @@ from briefkit.schema import ANNOTATIONS, BRIEFING_ACTOR, CONTEXT_LINK, EVENT, QU
 from briefkit.text.anchoring import QuoteSpec, quote_parts
 from briefkit.text.folding import DASHES, DOUBLE_QUOTES, SINGLE_QUOTES, fold, fold_with_map, joins_previous
 from briefkit.text.render import Renderer
+from briefkit.text.tree import insert, pieces, runs, wrap
 from briefkit.validation import Options, build_model
 
 # --- 1. any input gives diagnostics ---------------------------------------------------------------
@@ -316,3 +319,46 @@ def test_any_passage_is_anchored_where_it_was_cut(fmt, choice):
     marks = fragment.xpath(".//*[@data-quote='1']")
     assert "".join(mark.text_content() for mark in marks) == passage
     assert marks[0].xpath("ancestor::p")[0].text_content() == raw.strip()
+
+
+# --- 3. wrapping several ranges at once is wrapping them one at a time ---------------------------
+
+@st.composite
+def block_trees(draw) -> etree.Element:
+    """A paragraph of text with inline elements (nested a little) and line breaks."""
+    words = st.text("ab ", min_size=0, max_size=6)
+
+    def children(depth: int) -> list[etree.Element]:
+        made = []
+        for _ in range(draw(st.integers(0, 3 if depth < 2 else 0))):
+            child = etree.Element(draw(st.sampled_from(["em", "a", "code", "br"])))
+            if child.tag != "br":
+                child.text = draw(words) or None
+                child.extend(children(depth + 1))
+            child.tail = draw(words) or None
+            made.append(child)
+        return made
+
+    block = etree.Element("p")
+    block.text = draw(words) or None
+    block.extend(children(0))
+    return block
+
+
+def mark(chain):
+    element = etree.Element("mark", {"inside": str(len(chain))})
+    return element, element
+
+
+@given(block_trees(), st.data())
+def test_inserting_all_pieces_at_once_is_wrapping_one_range_at_a_time(block, data):
+    length = sum(len(run.text) for run in runs(block))
+    cuts = sorted(data.draw(st.lists(st.integers(0, length), max_size=8)))
+    ranges = [(a, b) for a, b in zip(cuts[::2], cuts[1::2]) if a < b]
+    one_by_one = copy.deepcopy(block)
+    for start, end in ranges:
+        wrap(one_by_one, start, end, mark)
+    block_runs = runs(block)
+    insert(block_runs, [(index, a, b, *mark(list(block_runs[index].chain)))
+                        for start, end in ranges for index, a, b in pieces(block_runs, start, end)])
+    assert etree.tostring(block, encoding="unicode") == etree.tostring(one_by_one, encoding="unicode")

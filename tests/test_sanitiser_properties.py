@@ -8,11 +8,17 @@ Examples per test come from the profile in tests/conftest.py (1,000 with CI set)
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as etree
+from unittest import mock
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from briefkit.text.anchoring import QuoteSpec
+from briefkit.text.mentions import ActorSpec
 from briefkit.text.render import (ARTICLE_ATTRIBUTE_VALUES, ARTICLE_ATTRIBUTES, ARTICLE_TAGS, INLINE_ATTRIBUTES,
-                                  INLINE_TAGS, Renderer, sanitise)
+                                  INLINE_TAGS, Renderer, is_sanitised, sanitise, serialise)
+from briefkit.textcontent import read_article, read_article_slowly
 from oracle import html_problems
 
 TAGS = ["script", "img", "a", "iframe", "svg", "math", "style", "object", "embed", "base", "meta", "link",
@@ -99,3 +105,115 @@ def test_an_inline_field_renders_inert_and_stays_as_sanitised(text):
     html = RENDERER.inline(text).html
     assert_inert(html)
     assert sanitise(html, INLINE_TAGS, INLINE_ATTRIBUTES) == html
+
+
+@given(HOSTILE_TEXT, st.sampled_from(["md", "txt"]))
+def test_the_article_text_is_read_as_htmlparser_reads_it(text, fmt):
+    """read_article reads plain HTML token by token; it must agree with HTMLParser on anything."""
+    html = RENDERER.article(text, fmt, (QuoteSpec(1, "1", ("x",)),), (ActorSpec("a", ("alert",), "../a/"),)).html
+    for fragment in (html, text, sanitise(text, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES),
+                     f'<div class="a" data-article>{html}</div>'):
+        for whole in (True, False):
+            assert outcome(read_article, fragment, whole) == outcome(read_article_slowly, fragment, whole)
+
+
+def outcome(function, *args):
+    """What `function` returns, or the error it raises (HTMLParser gives up on some raw text)."""
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 (the same error either way is what is compared)
+        return type(exc), str(exc)
+
+
+@st.composite
+def element(draw, depth: int = 0) -> etree.Element:
+    node = etree.Element(draw(st.sampled_from(TAGS + ["br", "hr", "SCRIPT", "Style"])),
+                         {name: draw(st.lists(st.sampled_from(PAYLOADS + ENTITIES + MARKUP), max_size=3).map("".join))
+                          for name in draw(st.lists(st.sampled_from(ATTRIBUTES), max_size=3))})
+    node.text = draw(st.one_of(st.none(), HOSTILE_TEXT))
+    node.tail = draw(st.one_of(st.none(), HOSTILE_TEXT))
+    if depth < 3:
+        node.extend(draw(st.lists(element(depth + 1), max_size=3)))
+    return node
+
+
+@given(element())
+def test_serialising_a_tree_is_what_elementtree_writes(root):
+    assert serialise(root) == etree.tostring(root, encoding="unicode", method="html")
+
+
+# Letters, digits and punctuation (a plain field), and what makes Markdown or the sanitiser act.
+PLAIN_ISH = st.lists(st.sampled_from(list("aZé9١_ .,;:?!'\"()%/=+-*#&<>`[]\\\n\u00a0\u2019\u201c\u2014\u2026")
+                                     + ["1. ", "- ", "word", "  "]), max_size=20).map("".join)
+
+
+@given(st.one_of(PLAIN_ISH, PLAIN_ISH.map(lambda t: "A" + t)))
+def test_a_plain_inline_field_renders_as_markdown_and_the_sanitiser_would_render_it(text):
+    fast = RENDERER.inline(text)
+    with mock.patch("briefkit.text.render.is_plain_inline", return_value=False):
+        assert fast == RENDERER.inline(text)
+
+
+# HTML like what a plain article renders to (`rare` adds the near misses nh3 would change).
+SAFE_TEXT = list("ab .\u201c\u2019\u00e9\n\t")
+UNSAFE_TEXT = ["&amp;", "&", "\u00a0", "\r", "\x00", "\x0c", ">", "\ufffe", "<"]
+GOOD_ATTRIBUTES = {"p": [], "mark": [' class="quote"', ' data-quote="1"', ' id="passage-1"'],
+                   "span": [' class="actor"', ' data-actor="a"'],
+                   "a": [' href="#quote-1"', ' href="../../actors/a/index.html"', ' class="actor"', ' data-actor="a"',
+                         ' aria-label="Quote 1"']}
+BAD_ATTRIBUTES = [' style="x"', ' onclick="x"', ' href="javascript:x"', ' href="https://e.org/"', ' title="t"',
+                  ' class="a&amp;b"', ' id="\u00a0"', ' class="x" class="y"']
+
+
+MISSES = [None, "char", "attribute", "link", "top", "closing", "tag"]
+
+
+@st.composite
+def as_is_html(draw, depth: int = 0, miss: str | None = "draw", inside_link: bool = False) -> str:
+    """HTML like a plain article's; `miss` names the one kind of near miss it may hold."""
+    if miss == "draw":
+        miss = draw(st.sampled_from(MISSES))
+
+    def pick(kind: str, common: list, unusual: list):
+        return draw(st.sampled_from(unusual if miss == kind and draw(st.integers(0, 3)) == 0 else common))
+
+    def text() -> str:
+        return "".join(pick("char", SAFE_TEXT, UNSAFE_TEXT) for _ in range(draw(st.integers(0, 5)))) if depth \
+            else pick("top", ["", "\n"], ["x", "\u00a0"])
+
+    parts = [text()]
+    for _ in range(draw(st.integers(0, 3 if depth < 3 else 0))):
+        tag = pick("tag", ["mark", "span", "a"], ["p", "em", "br"]) if depth else pick("tag", ["p"], ["mark", "div"])
+        if tag == "a" and inside_link and miss != "link":
+            tag = "span"
+        good = GOOD_ATTRIBUTES.get(tag, [])
+        chosen = draw(st.lists(st.sampled_from(good), unique_by=lambda a: a.split("=")[0], max_size=2)) if good else []
+        attributes = "".join(chosen) + pick("attribute", [""], BAD_ATTRIBUTES)
+        if tag == "a" and ' href="' not in attributes:
+            attributes += pick("attribute", [""], [' href="javascript:x"', ' href="data:x"', ' href="https://e.org/"'])
+        inner = draw(as_is_html(depth + 1, miss, inside_link or tag == "a"))
+        parts += [f"<{tag}{attributes}>{inner}{pick('closing', [f'</{tag}>'], ['', '</p>'])}", text()]
+    return "".join(parts)
+
+
+@given(st.one_of(as_is_html(), HOSTILE_TEXT))
+def test_html_taken_as_sanitised_is_what_sanitising_gives(html):
+    """An article that is_sanitised skips nh3: nh3 must give such HTML back unchanged."""
+    if is_sanitised(html):
+        assert sanitise(html, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES) == html
+
+
+NAMES = ["Ann Lee", "Lee", "Bo", "O\u2019Hara"]
+ARTICLE_TEXT = st.lists(st.sampled_from(NAMES + ["said", " ", "\u201c", "\u201d", ".", "\n\n", "\n", "*", "[x](#y)",
+                                                 "&", "\u00a0", "<b>", "`c`", "word"]), max_size=40).map("".join)
+
+
+@given(ARTICLE_TEXT, st.sampled_from(["md", "txt"]), st.data())
+def test_an_article_renders_the_same_with_or_without_the_sanitised_check(text, fmt, data):
+    quote = data.draw(st.sampled_from(["said", "Ann Lee said", "word word", "Bo"]))
+    args = (text, fmt, (QuoteSpec(1, "1", (quote,)),),
+            (ActorSpec("ann", ("Ann Lee", "Lee"), "../../actors/ann/index.html"),
+             ActorSpec("bo", ("Bo", "O\u2019Hara"), "../../actors/bo/index.html")))
+    fast = RENDERER.article(*args)
+    with mock.patch("briefkit.text.render.is_sanitised", return_value=False):
+        assert fast == RENDERER.article(*args)

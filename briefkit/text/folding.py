@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 DOUBLE_QUOTES = frozenset('"\u201c\u201d\u201e\u201f\u00ab\u00bb\u301d\u301e\u301f\uff02\u275d\u275e\u2e42')
@@ -44,8 +45,8 @@ class Folded:
     """Folded text with, for each folded character, the raw span it came from."""
 
     text: str
-    starts: list[int]
-    ends: list[int]
+    starts: Sequence[int]
+    ends: Sequence[int]
 
     def raw_span(self, start: int, end: int) -> tuple[int, int]:
         """The raw [start, end) covering folded [start, end)."""
@@ -55,6 +56,21 @@ class Folded:
 # Runs of printable ASCII words separated by single spaces fold to themselves (a backtick, 0x60,
 # is an apostrophe-like mark and is left to the slow path).
 SIMPLE_RE = re.compile(r"[!-_a-~]+(?: [!-_a-~]+)*")
+# Quote marks and dashes (the backtick too) fold to one ASCII character each and never combine
+# with a neighbour: text of them and printable ASCII words, single spaces between, folds
+# character for character.
+ONE_FOR_ONE = {**dict.fromkeys(DOUBLE_QUOTES, '"'), **dict.fromkeys(SINGLE_QUOTES, "'"), **dict.fromkeys(DASHES, "-")}
+ONE_FOR_ONE = {ch: folded for ch, folded in ONE_FOR_ONE.items() if ch != folded}
+_MARKS = re.escape("".join(sorted(ONE_FOR_ONE)))
+ONE_FOR_ONE_RE = re.compile(f"[{_MARKS}]")
+EXTENDED_RE = re.compile(f"[!-~{_MARKS}]+(?: [!-~{_MARKS}]+)*")
+
+
+def fold_one_for_one(raw: str) -> str | None:
+    """The folding of text that folds character for character (see ONE_FOR_ONE), else None."""
+    if not EXTENDED_RE.fullmatch(raw):
+        return None
+    return ONE_FOR_ONE_RE.sub(lambda m: ONE_FOR_ONE[m.group()], raw)
 
 
 class _Builder:
@@ -102,6 +118,9 @@ class _Builder:
 
 def fold_with_map(raw: str) -> Folded:
     """Fold `raw`, keeping the way back from each folded character to the raw text."""
+    text = fold_one_for_one(raw)
+    if text is not None:  # most paragraphs: only ASCII words, curly quotes and dashes
+        return Folded(text, range(len(raw)), range(1, len(raw) + 1))
     builder = _Builder()
     pos, n = 0, len(raw)
     for match in SIMPLE_RE.finditer(raw):
@@ -126,7 +145,8 @@ def fold_with_map_slowly(raw: str) -> Folded:
 
 def fold(raw: str) -> str:
     """Fold text for comparison (no position map)."""
-    return fold_with_map(raw).text
+    text = fold_one_for_one(raw)  # the common case (a name, a quote)
+    return text if text is not None else fold_with_map(raw).text
 
 
 def fold_quote(raw: str) -> str:

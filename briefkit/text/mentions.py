@@ -8,7 +8,7 @@ import xml.etree.ElementTree as etree
 from dataclasses import dataclass
 
 from .folding import DASHES, DOUBLE_QUOTES, SINGLE_QUOTES, fold
-from .tree import ancestors, blocks, parent_map, runs, wrap
+from .tree import blocks, insert, pieces, runs
 
 SKIP_TAGS = frozenset({"code", "pre"})
 
@@ -50,7 +50,13 @@ def name_pattern(folded: str) -> tuple[str, re.Pattern]:
     """One (folded) name on word boundaries, compiled once per process (a site has a few hundred
     names, but every briefing a different set of them, and compiling took most of the marking),
     with the characters its matches always begin with."""
-    return name_start(folded), re.compile(r"(?<!\w)" + name_regex(folded) + r"(?!\w)")
+    start, body = name_start(folded), name_regex(folded)
+    literal = re.escape(start)
+    if start and body.startswith(literal):
+        # `X(?<!\wX)` matches where `(?<!\w)X` does, but starting with the literal lets the regex
+        # engine skip ahead to it: twenty times faster than trying the lookbehind everywhere.
+        return start, re.compile(f"{literal}(?<!\\w{literal}){body[len(literal):]}(?!\\w)")
+    return start, re.compile(r"(?<!\w)" + body + r"(?!\w)")
 
 
 def name_start(folded: str) -> str:
@@ -64,7 +70,11 @@ def name_start(folded: str) -> str:
 def find_mentions(text: str, names: list[str]) -> list[re.Match]:
     """The matches `mention_pattern` would give for these names (longest first): at each step the
     leftmost match of any name, the earliest name on a tie, then on from its end."""
-    compiled = [name_pattern(name) for name in names]
+    return _find(text, [name_pattern(name) for name in names])
+
+
+def _find(text: str, compiled: list[tuple[str, re.Pattern]]) -> list[re.Match]:
+    """find_mentions with the names' patterns looked up already (once per article, not per block)."""
     patterns = [pattern for _, pattern in compiled]
     # A name whose first word is not in the text cannot match: `in` is much faster than a search.
     upcoming: list[re.Match | None] = [pattern.search(text) if start in text else None
@@ -93,29 +103,35 @@ def mark_mentions(root: etree.Element, actors: tuple[ActorSpec, ...]) -> dict[st
     counts: dict[str, int] = {}
     if not owner:
         return counts
-    names = sorted(owner, key=lambda n: (-len(n), n))
+    compiled = [name_pattern(name) for name in sorted(owner, key=lambda n: (-len(n), n))]
     hrefs = {actor.id: actor.href for actor in actors}
     linked: set[str] = set()
     for block in blocks(root):
         block_runs = runs(block)
-        found = find_mentions("".join(run.text for run in block_runs), names)
+        found = _find("".join(run.text for run in block_runs), compiled)
         if not found:
             continue
-        parents = parent_map(block)
         run_starts, offset = [], 0
         for run in block_runs:
             run_starts.append((offset, run))
             offset += len(run.text)
+        placed: list = []
         for match in found:
             run = next(r for s, r in reversed(run_starts) if s <= match.start())
-            if run.element is not None and any(a.tag in SKIP_TAGS for a in ancestors(run, block, parents)):
+            if any(a.tag in SKIP_TAGS for a in run.chain):
                 continue
             actor_id = owner[fold(match.group(0))]
             want_link = actor_id not in linked
-            created = wrap(block, match.start(), match.end(), make_mention(actor_id, hrefs[actor_id], want_link))
-            if want_link and created and created[0].tag == "a":
+            make = make_mention(actor_id, hrefs[actor_id], want_link)
+            created = [(index, a, b, *make(list(block_runs[index].chain)))
+                       for index, a, b in pieces(block_runs, match.start(), match.end())]
+            if want_link and created and created[0][3].tag == "a":
                 linked.add(actor_id)  # a mention inside an author's link stays a span; link the next
             counts[actor_id] = counts.get(actor_id, 0) + 1
+            placed.extend(created)
+        # Wrapping a mention leaves the text before it, and what holds each piece, as they were:
+        # the runs read once serve every mention of the block, all put in place together.
+        insert(block_runs, placed)
     return counts
 
 

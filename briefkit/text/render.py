@@ -7,6 +7,7 @@ import re
 import time
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import HTML_EMPTY, _escape_attrib_html, _escape_cdata  # as tostring writes
 
 import markdown
 import nh3
@@ -65,6 +66,46 @@ def sanitise(fragment: str, tags: set[str], attributes: dict[str, set[str]],
     # nh3 writes a carriage return (`&#13;` in the input) as it is, which the next HTML parser
     # reads as a line feed: keep it a reference so that sanitising again changes nothing.
     return cleaned.replace("\r", "&#13;")
+
+
+# HTML nh3 gives back as it is: paragraphs at the top (white space between them) holding text and
+# well-nested `mark`, `span` and `a` (never a link in a link) with allowed attributes and relative
+# links, and none of the characters it would write otherwise (`&`, a no-break space, controls,
+# noncharacters). A plain article rendered by Briefkit is usually exactly that.
+AS_IS_TOKEN_RE = re.compile(r'<(/?)(p|mark|span|a)((?: [a-z-]+="[^"<>]*")*)>|[^<>]+')
+AS_IS_ATTRIBUTE_RE = re.compile(r' ([a-z-]+)="([^"<>]*)"')
+NOT_AS_IS_RE = re.compile(r"[&\x00-\x08\x0b-\x1f\x7f-\x9f\xa0\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def is_sanitised(html: str) -> bool:
+    """True when sanitising `html` as an article would give it back unchanged (see AS_IS_TOKEN_RE);
+    False says nothing."""
+    if NOT_AS_IS_RE.search(html):
+        return False
+    open_tags: list[str] = []
+    end = 0
+    for match in AS_IS_TOKEN_RE.finditer(html):
+        if match.start() != end:
+            return False
+        end = match.end()
+        closing, tag, attributes = match.groups()
+        if tag is None:
+            if not open_tags and not match.group().isspace():
+                return False  # text outside a paragraph
+        elif closing:
+            if not open_tags or open_tags.pop() != tag:
+                return False
+        else:
+            if (tag == "p") == bool(open_tags) or (tag == "a" and "a" in open_tags):
+                return False  # a paragraph inside another element, phrasing outside one, a link in a link
+            allowed = ARTICLE_ATTRIBUTES.get(tag, set())
+            names = []
+            for name, value in AS_IS_ATTRIBUTE_RE.findall(attributes):
+                if name not in allowed or name in names or (name == "href" and ":" in value):
+                    return False
+                names.append(name)
+            open_tags.append(tag)
+    return end == len(html) and not open_tags
 
 
 @dataclass
@@ -188,7 +229,44 @@ def unescape_code(root: etree.Element) -> None:
 def serialise(root: etree.Element) -> str:
     """Serialise the tree escaping every `&` (Python-Markdown's serialiser keeps `&name;` as it is,
     which after restore_entities would turn the text `&amp;nbsp;` back into a live entity)."""
-    return etree.tostring(root, encoding="unicode", method="html")
+    parts: list[str] = []
+    try:
+        _write_html(root, parts.append, 0)
+    except _Unusual:
+        return etree.tostring(root, encoding="unicode", method="html")
+    return "".join(parts)
+
+
+class _Unusual(Exception):
+    """A tree _write_html leaves to ElementTree: comments, namespaces, QNames, deep nesting."""
+
+
+# Deeper trees go to ElementTree, so that one too deep for it fails as it did (a RenderLimit).
+MAX_FAST_DEPTH = 100
+
+
+def _write_html(element: etree.Element, write, depth: int) -> None:
+    """`etree.tostring(element, method="html")` for plain trees, without its namespace pass
+    (which took as long as the writing): same escaping, same void elements."""
+    tag = element.tag
+    if tag.__class__ is not str or tag[:1] == "{" or depth > MAX_FAST_DEPTH:
+        raise _Unusual
+    write("<" + tag)
+    for key, value in element.items():
+        if key.__class__ is not str or key[:1] == "{" or isinstance(value, etree.QName):
+            raise _Unusual
+        write(f' {key}="{_escape_attrib_html(value)}"')
+    write(">")
+    lowered = tag.lower()
+    text = element.text
+    if text:
+        write(text if lowered in ("script", "style") else _escape_cdata(text))
+    for child in element:
+        _write_html(child, write, depth + 1)
+    if lowered not in HTML_EMPTY:
+        write("</" + tag + ">")
+    if element.tail:
+        write(_escape_cdata(element.tail))
 
 
 BLOCK_NAMES = {"ul": "a list", "ol": "a list", "h1": "a heading", "h2": "a heading", "h3": "a heading",
@@ -297,6 +375,17 @@ class RenderedInline:
     limit: RenderLimit | None = None  # set when rendering gave up (html is then empty)
 
 
+# One line of words and punctuation Markdown leaves as it is, starting with a letter (not a list
+# marker), none of `& < >` nor a no-break space (what the sanitiser would escape): such a field
+# renders as itself, and most summaries and notes are one.
+PLAIN_INLINE_RE = re.compile(r"[^\W\d_](?:[^\W_]|[ .,;:?!'\"()%/=+\u2018\u2019\u201c\u201d\u2013\u2014\u2026-])*")
+
+
+def is_plain_inline(text: str) -> bool:
+    """True when an inline field renders as its own text (see PLAIN_INLINE_RE)."""
+    return PLAIN_INLINE_RE.fullmatch(text) is not None and "  " not in text and not text.endswith(" ")
+
+
 def plain_text_tree(text: str) -> etree.Element:
     """A plain-text article as paragraphs: split at blank lines if any, else at every line."""
     root = etree.Element("div")
@@ -345,8 +434,11 @@ class Renderer:
         else:
             root = plain_text_tree(text)
             job.apply(root)
-            body = "\n".join(etree.tostring(child, encoding="unicode", method="html") for child in root)
-        return RenderedArticle(sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES),
+            body = "\n".join(serialise(child) for child in root)
+        # Most articles come out of the tree as nh3 would write them: checking is cheaper than nh3.
+        html = body if is_sanitised(body) else \
+            sanitise(body, ARTICLE_TAGS, ARTICLE_ATTRIBUTES, ARTICLE_ATTRIBUTE_VALUES)
+        return RenderedArticle(html,
                                tuple(job.quote_results),
                                tuple(sorted(job.mentions.items())), tuple(job.unsafe_urls), tuple(job.images))
 
@@ -361,6 +453,8 @@ class Renderer:
 
     def inline(self, text: str) -> RenderedInline:
         """Render an inline-Markdown field (summary, note) as phrasing content."""
+        if is_plain_inline(text):
+            return RenderedInline(text, ())
         job = Job(deadline=time.monotonic() + self.time_limit)
         try:
             body = self._convert(self._inline_md, text, job).strip()
