@@ -193,7 +193,7 @@ def write_output(site: Site, outputs: list[Output], items: list | None, options:
         return count
 
     try:
-        files = write_site(outputs, options.out, finish=index, trash=options.cache / "trash" if options.cache else None,
+        files = write_site(outputs, options.out, finish=index, keep=kept_site(options),
                            folder=indexing[0] if indexing is not None else None)
     except SearchIndexError as exc:
         raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
@@ -217,7 +217,7 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
         yield None
         return
     try:
-        making = new_site(options.out)
+        making = new_site(options.out, kept_site(options))
         folder = making.__enter__()
     except OSError:  # write_site will say why
         yield None
@@ -233,6 +233,11 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
         making.__exit__(*sys.exc_info())
         raise
     making.__exit__(None, None, None)
+
+
+def kept_site(options: BuildOptions) -> Path | None:
+    """Where the site a build replaces is kept for the next (`writer.take_spare`): in the cache."""
+    return options.cache / "replaced" if options.cache is not None else None
 
 
 def settings(options: BuildOptions) -> tuple:
