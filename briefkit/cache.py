@@ -22,6 +22,7 @@ import json
 import os
 import pickle
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
@@ -112,13 +113,15 @@ class DiskStore:
     used: set[str] = field(default_factory=set)
     stats: dict[str, tuple] | None = None  # folder -> (signature, key): the last build's (`key`)
     fresh_stats: dict[str, tuple] = field(default_factory=dict)  # this build's
+    listings: dict[str, list] = field(default_factory=dict)  # folder -> its entries (`fingerprint`)
 
     def path(self, key: str) -> Path:
         return self.folder / "briefings" / f"{key}.pickle"
 
     def get(self, key: str) -> Entry | None:
         try:
-            data = self.path(key).read_bytes()
+            with open(f"{self.folder}{os.sep}briefings{os.sep}{key}.pickle", "rb") as handle:  # no Path: 10,000 of them
+                data = handle.read()
         except OSError:
             return None
         try:
@@ -143,7 +146,7 @@ class DiskStore:
             except Exception:  # none, damaged or foreign: hash every folder
                 self.stats = {}
         path = str(folder)
-        signature = folder_signature(path, base)
+        signature = folder_signature(path, base, self.listings.get(path))
         hit = self.stats.get(path)
         if signature is not None and hit is not None and hit[0] == signature:
             self.fresh_stats[path] = hit
@@ -293,10 +296,12 @@ def folder_key(folder: Path, base: bytes) -> str:
     return digest.hexdigest()
 
 
-def folder_signature(path: str, base: bytes) -> tuple | None:
+def folder_signature(path: str, base: bytes, listed: list | None = None) -> tuple | None:
     """What `folder_key` reads of a folder, by stat: ((base, each entry's name and kind, and the
     size, mtime, ctime and inode of the article and annotations), the newest of those times);
-    None when it cannot be listed."""
+    None when it cannot be listed. `listed`: its entries as `fingerprint` found them (name, lstat)."""
+    if listed is not None:
+        return _listed_signature(listed, base)
     try:
         entries = sorted(os.scandir(path), key=lambda e: e.name)
     except OSError:
@@ -311,6 +316,22 @@ def folder_signature(path: str, base: bytes) -> tuple | None:
                 info = entry.stat()
             except OSError:
                 return None
+            parts.append((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+            newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+    return tuple(parts), newest
+
+
+def _listed_signature(listed: list, base: bytes) -> tuple | None:
+    """`folder_signature` from (name, lstat) pairs: the kinds as DirEntry tells them (a link
+    first), a file's stat being its lstat."""
+    parts: list = [base]
+    newest = 0
+    for name, info in listed:
+        mode = info.st_mode
+        kind = "link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else \
+            "file" if stat.S_ISREG(mode) else "other"
+        parts.append((name, kind))
+        if kind == "file" and name in ARTICLE_AND_ANNOTATIONS:
             parts.append((info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
             newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
     return tuple(parts), newest
@@ -405,8 +426,11 @@ class Fingerprint:
     newest_ns: int   # the newest mtime among the inputs
 
 
-def fingerprint(folders: list[Path], settings: tuple) -> Fingerprint:
-    """Stat every file under `folders` (content, templates), with the options and the code."""
+def fingerprint(folders: list[Path], settings: tuple, listings: dict | None = None) -> Fingerprint:
+    """Stat every file under `folders` (content, templates), with the options and the code.
+
+    `listings`, when given, receives each folder's entries with their stat (`folder_signature`
+    reads a briefing folder's there instead of listing it again)."""
     started = time.time_ns()
     parts = [repr(settings), code_version()]
     newest = 0
@@ -418,16 +442,22 @@ def fingerprint(folders: list[Path], settings: tuple) -> Fingerprint:
         except OSError as exc:
             parts.append(f"{rel}\0unreadable {exc.errno}")
             return
+        listed: list | None = [] if listings is not None else None
         for entry in entries:
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
+                listed = None  # vanished meanwhile: listed again when needed
                 continue
+            if listed is not None:
+                listed.append((entry.name, st))
             newest = max(newest, st.st_mtime_ns)
             parts.append(f"{rel}{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
                          f"\0{st.st_mode}")
             if entry.is_dir(follow_symlinks=False):
                 walk(entry.path, f"{rel}{entry.name}/")
+        if listed is not None:
+            listings[top] = listed
 
     for root in folders:
         parts.append(f"root {root.resolve()}")

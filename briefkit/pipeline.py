@@ -132,10 +132,11 @@ class Caches:
     @classmethod
     def open(cls, options: BuildOptions, store: Store | None, search: SearchMemo | None) -> Caches:
         before = done = None
+        listings: dict = {}
         if options.cache is not None and options.write:
-            before = fingerprint([options.src, options.templates or templates_dir()], settings(options))
+            before = fingerprint([options.src, options.templates or templates_dir()], settings(options), listings)
             done = unchanged(options.cache, before, options.out)
-        disk = DiskStore(options.cache) if store is None and options.cache is not None else None
+        disk = DiskStore(options.cache, listings=listings) if store is None and options.cache is not None else None
         if search is None and options.cache is not None:
             search = SearchMemo(options.cache / f"search-{code_version()[:16]}")  # Pagefind's version too
         reuse = Reuse(options.cache, options.out) if options.cache is not None and options.write and \

@@ -1,13 +1,13 @@
 """`build` with a cache folder: render only the outputs whose inputs changed since the last build.
 
 The last successful build leaves in the cache folder, per group of outputs (a briefing's page and
-annotations export, an actor's pages, a tag's pages, an index page), a digest of what the group
-depends on (the dependency keys) and the paths it wrote. A briefing is keyed by the content hash
+annotations export; each page of the index, of an actor's, of a tag's listing and of the timeline),
+a digest of what the group depends on (the dependency keys) and the paths it wrote. A briefing is keyed by the content hash
 of its folder (`cache.folder_key`, which covers actors.yaml and the code too), its history and the
 stat of its media files. A group whose digest is unchanged is not rendered: its files are
 hard-linked from the current site into the new folder (`writer`), which is still swapped in whole.
-Everything else (the pages that read the whole site, the timeline, the feed, the data files, the
-sitemap) is rendered again. The digests are trusted only when the templates, the config, the code
+Everything else (the pages that read the whole site, the feed, the data files, the sitemap) is
+rendered again. The digests are trusted only when the templates, the config, the code
 and the options are those of the last build and the output folder is the one it left; otherwise
 the build renders everything (in `--jobs` processes) and records the digests for the next.
 """
@@ -152,6 +152,7 @@ class KeyedRenderer(PageRenderer):
         self.rendered = self.reused = 0
         self.keys = reuse.keys
         self.page_inputs: dict[str, str] = {}  # path -> digest, for the pages of listings
+        self.site_prefix = f"{reuse.out}{os.sep}"
         if not paths_only:
             from .incremental import CachingExporter  # noqa: PLC0415 (incremental imports the pipeline)
             if reuse.fragments is None:
@@ -166,7 +167,7 @@ class KeyedRenderer(PageRenderer):
         if hit is not None and hit[0] == inputs and template not in self.readers:
             self.reuse.groups[name] = hit
             self.reused += len(hit[1])
-            return [Output(path, copy_from=self.reuse.out / path) for path in hit[1]]
+            return [Output(path, copy_from=self.site_prefix + path) for path in hit[1]]  # a Path each: slow
         outputs = make()
         self.rendered += len(outputs)
         self.reuse.groups[name] = (inputs, tuple(output.path for output in outputs))
@@ -217,11 +218,14 @@ class KeyedRenderer(PageRenderer):
         return super().tag_pages(tag)
 
     def timeline_pages(self) -> list[Output]:
-        # An entry is an event of a briefing: its briefing's key and the event itself.
+        # An entry is an event of a briefing: its briefing's key and the event itself (as text: a
+        # repr of 20,000 events took most of the time this took).
+        keys = self.keys
         for path, items, pager in paginate_from_end("timeline/index.html", self.site.timeline,
                                                     self.site.config.page_size):
-            self.page_inputs[path] = digest("timeline", tuple((self.keys.get(e.briefing.slug, ""), e.event)
-                                                              for e in items), pager)
+            entries = "".join(f"{keys.get(e.briefing.slug, '')} {e.event.date.isoformat()} {len(e.event.slug)} "
+                              f"{e.event.slug} {len(e.event.text)} {e.event.text}" for e in items)
+            self.page_inputs[path] = digest("timeline", entries, pager)
         return super().timeline_pages()
 
     def feed(self) -> Output:

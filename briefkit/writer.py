@@ -34,7 +34,7 @@ class Output:
 
     path: str
     data: bytes | None = None
-    copy_from: Path | None = None
+    copy_from: Path | str | None = None
 
 
 def check_output_folder(out: Path, src: Path) -> None:
