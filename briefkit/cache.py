@@ -39,7 +39,7 @@ from .speakers import check_briefing_speakers, check_conflicts
 from .text.render import Renderer
 from .validation import (BriefingChecker, CheckedBriefing, Options, Registry, check_config, check_inline_actors,
                          check_registry)
-from .writer import MARKER
+from .writer import KEPT, MARKER, discard
 
 CACHE_FORMAT = b"briefkit-cache-1"
 RACY_SECONDS = 2.0
@@ -263,7 +263,9 @@ class SearchMemo:
         with contextlib_suppress():
             for old in self.folder.iterdir():
                 if old.name not in keys:
-                    shutil.rmtree(old) if old.is_dir() else old.unlink()
+                    # Into the cache's trash, deleted by a detached process: a bundle is 1,000 files.
+                    if not (old.is_dir() and discard(old, self.folder.parent / KEPT)):
+                        shutil.rmtree(old) if old.is_dir() else old.unlink()
         with contextlib_suppress():
             for old in self.folder.parent.glob("search-*"):  # made by other code
                 if old != self.folder:

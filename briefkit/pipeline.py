@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,9 +18,9 @@ from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
-from .search import SearchIndexError, write_index
+from .search import Background, SearchIndexError, write_index
 from .validation import Options
-from .writer import Output, check_output_folder, new_site, write_site
+from .writer import KEPT, Output, check_output_folder, new_site, write_site
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,7 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
 
 
 def write_output(site: Site, outputs: list[Output], items: list | None, options: BuildOptions,
-                 search: SearchMemo | None, clock: Clock, indexing: tuple[Path, Future] | None = None) -> int:
+                 search: SearchMemo | None, clock: Clock, indexing: tuple[Path, Background] | None = None) -> int:
     """Write the site and its search index, swapped in whole; returns the files written.
 
     `indexing`: the next site's folder and the search index being written into it (`early_index`)."""
@@ -209,10 +208,10 @@ def write_output(site: Site, outputs: list[Output], items: list | None, options:
 
 @contextlib.contextmanager
 def early_index(site: Site, items: list | None, options: BuildOptions,
-                caches: Caches | None) -> Iterator[tuple[Path, Future] | None]:
+                caches: Caches | None) -> Iterator[tuple[Path, Background] | None]:
     """When the last build's pages are reused (rendered in this process, none forked): the next
-    site's folder, made now, and its search index written into it by a thread meanwhile, so that
-    Pagefind indexes while the pages are rendered and written. Else None (indexed after them)."""
+    site's folder, made now, and its search index written into it meanwhile (`Background`), so
+    that Pagefind indexes while the pages are rendered and written. Else None (indexed after)."""
     if caches is None or caches.reuse is None or not options.write or \
             not caches.reuse.ready(site, options.templates, settings(options)):
         yield None
@@ -223,14 +222,11 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
     except OSError:  # write_site will say why
         yield None
         return
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="briefkit-index")
-    future = pool.submit(lambda: write_index(site, folder, items, caches.search, jobs=options.jobs))
-    pool.shutdown(wait=False)
+    indexing = Background(lambda: write_index(site, folder, items, caches.search, jobs=options.jobs))
     try:
-        yield folder, future
+        yield folder, indexing
     except BaseException:
-        with contextlib.suppress(BaseException):
-            future.result()  # not into a folder being removed
+        indexing.cancel()  # not into a folder being removed
         making.__exit__(*sys.exc_info())
         raise
     making.__exit__(None, None, None)
@@ -238,7 +234,7 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
 
 def kept_site(options: BuildOptions) -> Path | None:
     """Where the site a build replaces is kept for the next (`writer.take_spare`): in the cache."""
-    return options.cache / "replaced" if options.cache is not None else None
+    return options.cache / KEPT if options.cache is not None else None
 
 
 def settings(options: BuildOptions) -> tuple:

@@ -30,14 +30,16 @@ import gzip
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
+import signal
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape, unescape
 from pathlib import Path, PurePosixPath
-from typing import Mapping, Sequence, Union
+from typing import Callable, Mapping, Sequence, Union
 
 from . import urls
 from .model import Briefing, Site
@@ -224,6 +226,74 @@ def shards(items: Sequence[Item]) -> dict[int, tuple[Item, ...]]:
 
 
 # --- running Pagefind -------------------------------------------------------------------------
+
+
+class Background:
+    """`function()` run meanwhile: in a forked process where there is fork (the result sent back
+    pickled), so that its Python work (the documents sent to Pagefind, the bundle written and
+    linked) does not take the interpreter lock from the build's rendering; else in a thread.
+    `result()` waits for it and returns its value or raises its exception; `cancel()` stops it."""
+
+    def __init__(self, function: Callable[[], object]):
+        self.outcome: tuple[bool, object] | None = None
+        self.pid = 0
+        if not hasattr(os, "fork"):
+            self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="briefkit-index")
+            self.future = self.thread.submit(function)
+            self.thread.shutdown(wait=False)
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            try:
+                os.close(read)
+                _die_with_parent()
+                try:
+                    payload = pickle.dumps((True, function()))
+                except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
+                    try:
+                        payload = pickle.dumps((False, exc))
+                    except Exception:  # noqa: BLE001
+                        payload = pickle.dumps((False, SearchIndexError(f"{type(exc).__name__}: {exc}")))
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(payload)
+            finally:
+                os._exit(0)
+        os.close(write)
+        self.pid, self.read = pid, read
+
+    def result(self) -> object:
+        if self.pid == 0:
+            return self.future.result()
+        if self.outcome is None:
+            with os.fdopen(self.read, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(self.pid, 0)
+            self.outcome = pickle.loads(data) if data else (False, SearchIndexError("the indexing process died"))
+        done, value = self.outcome
+        if done:
+            return value
+        raise value  # type: ignore[misc]
+
+    def cancel(self) -> None:
+        """Stop it (a thread cannot be stopped: waited for) and wait until it has."""
+        if self.pid != 0 and self.outcome is None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(BaseException):
+            self.result()
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this process when its parent dies (a killed build's indexer
+    must not write on into the folder the next build removes)."""
+    parent = os.getppid()
+    with contextlib.suppress(Exception):
+        import ctypes  # noqa: PLC0415
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before that
+        os._exit(1)
+
 
 
 def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, memo=None, jobs: int = 1) -> int:

@@ -26,6 +26,7 @@ from .diagnostics import UsageError
 MARKER = ".briefkit-site"
 MARKER_TEXT = b"Built by Briefkit. This folder is replaced as a whole on every build.\n"
 RENAME_EXCHANGE = 2
+KEPT = "replaced"  # in the cache folder: the replaced site (`take_spare`) and the trash (`discard`)
 
 
 @dataclass(frozen=True)

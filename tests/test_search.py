@@ -672,3 +672,24 @@ def test_article_text_reads_the_example_sites_articles_as_html_parser_does():
     assert site.briefings
     for briefing in site.briefings:
         assert search.article_text(briefing.article_html) == parser_reading(briefing.article_html)
+
+
+def test_background_work_gives_its_result_or_its_exception_and_can_be_stopped():
+    import time
+
+    from briefkit.search import Background
+
+    def failing():
+        raise SearchIndexError("the Pagefind service stopped")
+
+    def unpicklable():
+        raise ValueError(lambda: None)  # cannot be sent back as it is
+
+    assert Background(lambda: 40 + 2).result() == 42
+    with pytest.raises(SearchIndexError, match="the Pagefind service stopped"):
+        Background(failing).result()
+    with pytest.raises(SearchIndexError, match="ValueError"):
+        Background(unpicklable).result()
+    started = time.monotonic()
+    Background(lambda: time.sleep(30)).cancel()
+    assert time.monotonic() - started < 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -336,18 +337,18 @@ def test_a_cached_build_indexes_while_it_renders_and_a_failing_index_leaves_the_
     src, out = tmp_path / "content", tmp_path / "out"
     shutil.copytree(EXAMPLE, src)
     build_ok(src, out)
-    seen = []
+    log = tmp_path / "log.txt"  # the index is made in another process: they tell by a file
     real_index, real_render = pipeline.write_index, reuse.Reuse.render
-    rendered = threading.Event()
 
     def index(site, folder, items=None, memo=None, jobs=1):
-        seen.append((threading.current_thread().name, folder.parent == out.parent, rendered.is_set()))
+        with log.open("a") as handle:
+            handle.write(f"index {os.getpid()} {folder.parent == out.parent}\n")
         return real_index(site, folder, items, memo, jobs)
 
     def render(self, *args):
-        outputs = real_render(self, *args)
-        rendered.set()
-        return outputs
+        with log.open("a") as handle:  # the next site's folder is there already, being indexed
+            handle.write(f"render {os.getpid()} {bool(leftovers(tmp_path, 'out'))}\n")
+        return real_render(self, *args)
 
     monkeypatch.setattr(pipeline, "write_index", index)
     monkeypatch.setattr(reuse.Reuse, "render", render)
@@ -355,7 +356,11 @@ def test_a_cached_build_indexes_while_it_renders_and_a_failing_index_leaves_the_
     annotations.write_text(annotations.read_text(encoding="utf-8").replace("title:", "title: Renamed", 1),
                            encoding="utf-8")
     build_ok(src, out)
-    assert seen and seen[0][0].startswith("briefkit-index") and seen[0][1] and not seen[0][2]
+    # Started before the pages are rendered, in a process of its own, into the next site's folder.
+    index_line, render_line = sorted(log.read_text().splitlines())
+    assert render_line == f"render {os.getpid()} True"
+    assert index_line.startswith("index ") and index_line.endswith(" True") and index_line.split()[1] != str(os.getpid())
+    log.unlink()
     build_ok(src, tmp_path / "cold", "--no-cache")
     assert snapshot(out) == snapshot(tmp_path / "cold")
 
