@@ -38,7 +38,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape, unescape
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Mapping, Sequence, Union
 
 from . import urls
@@ -309,8 +309,21 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
     keys = {i: shard_key(part, language, main=i == 0) for i, part in parts.items()}
     bundles = {i: memo.get(key) if memo is not None else None for i, key in keys.items()}
     missing = [i for i, files in bundles.items() if files is None]
+    indexing = None
     if missing:
-        for i, files in zip(missing, _index([parts[i] for i in missing], language, jobs)):
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind-index")
+        indexing = pool.submit(_index, [parts[i] for i in missing], language, jobs)
+        pool.shutdown(wait=False)
+    try:  # the bundles it has: written while Pagefind indexes the others
+        written = sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items()
+                      if files is not None)
+    except BaseException:
+        if indexing is not None:
+            with contextlib.suppress(BaseException):
+                indexing.result()
+        raise
+    if indexing is not None:
+        for i, files in zip(missing, indexing.result()):
             files = canonical_bundle(files)
             if i > 0:  # a merged shard: the search page runs the main bundle's script
                 files = {name: data for name, data in files.items() if _is_index_file(name)}
@@ -318,9 +331,10 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
             if memo is not None:
                 memo.put(keys[i], files)
                 bundles[i] = memo.get(keys[i]) or files  # on disk: files to link to
+            written += _write_bundle(folder / shard_folder(i), bundles[i])
     if memo is not None:
         memo.keep_only(set(keys.values()))
-    return sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items())
+    return written
 
 
 def shard_key(part: Sequence[Item], language: str, main: bool) -> str:
@@ -329,7 +343,8 @@ def shard_key(part: Sequence[Item], language: str, main: bool) -> str:
     for item in part:
         # A document's HTML by itself: a repr of all of them would copy the site's text again.
         text = item.html if isinstance(item, Document) else repr(item)
-        digest.update(f"\0{type(item).__name__}\0{item.url}\0{len(text)}\0{text}".encode())
+        digest.update(f"\0{type(item).__name__}\0{item.url}\0{len(text)}\0".encode())
+        digest.update(text.encode())  # not joined to the above: a copy of the site's text
     return digest.hexdigest()
 
 
@@ -340,22 +355,25 @@ def _is_index_file(name: str) -> bool:
 
 def _write_bundle(bundle: Path, files: Mapping[str, bytes | Path]) -> int:
     """Write the files (bytes, or a memo's file to link to, else copy) into `bundle`."""
-    made: set[Path] = set()
+    root = str(bundle)
+    made: set[str] = set()
     for name, data in sorted(files.items()):
-        parts = PurePosixPath(name).parts
+        parts = [part for part in name.split("/") if part not in ("", ".")]  # as PurePosixPath.parts, but fast
         if not parts or name.startswith("/") or ".." in parts or "\\" in name:
             raise SearchIndexError(f"Pagefind returned a file outside its folder: {name!r}")
-        target = bundle.joinpath(*parts)
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
+        target = f"{root}/{'/'.join(parts)}"
+        parent = target.rpartition("/")[0]
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         if isinstance(data, Path):
             try:
                 os.link(data, target)
             except OSError:  # another file system, or no hard links there
                 shutil.copyfile(data, target)
         else:
-            target.write_bytes(data)
+            with open(target, "wb") as handle:
+                handle.write(data)
     return len(files)
 
 
