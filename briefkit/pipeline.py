@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from .cache import (DiskStore, MemoryStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
                     remember, search_records, unchanged)
@@ -17,9 +18,9 @@ from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
-from .search import SearchIndexError, write_index
+from .search import Background, SearchIndexError, write_index
 from .validation import Options
-from .writer import Output, check_output_folder, write_site
+from .writer import KEPT, Output, check_output_folder, new_site, write_site
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,16 @@ def build(options: BuildOptions, progress: Progress | None = None,
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
-        outputs = render(site) if render is not None else caches.reuse.render(
-            site, options.templates, options.jobs, settings(options)) if caches.reuse is not None else \
-            render_parallel(site, options.templates or templates_dir(), options.jobs)
-        pages = sum(output.path.endswith(".html") for output in outputs)
-        clock.lap("render")
-        tell("render", 1, 1)
-        tell("write", 0, 1)
-        files = write_output(site, outputs, items, options, caches.search, clock)
-        tell("write", 1, 1)
+        with early_index(site, items, options, caches if render is None else None) as indexing:
+            outputs = render(site) if render is not None else caches.reuse.render(
+                site, options.templates, options.jobs, settings(options)) if caches.reuse is not None else \
+                render_parallel(site, options.templates or templates_dir(), options.jobs)
+            pages = sum(output.path.endswith(".html") for output in outputs)
+            clock.lap("render")
+            tell("render", 1, 1)
+            tell("write", 0, 1)
+            files = write_output(site, outputs, items, options, caches.search, clock, indexing)
+            tell("write", 1, 1)
     result = BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                          files, clock.stages, pages)
     caches.remember(options, result)
@@ -129,10 +131,11 @@ class Caches:
     @classmethod
     def open(cls, options: BuildOptions, store: Store | None, search: SearchMemo | None) -> Caches:
         before = done = None
+        listings: dict = {}
         if options.cache is not None and options.write:
-            before = fingerprint([options.src, options.templates or templates_dir()], settings(options))
+            before = fingerprint([options.src, options.templates or templates_dir()], settings(options), listings)
             done = unchanged(options.cache, before, options.out)
-        disk = DiskStore(options.cache) if store is None and options.cache is not None else None
+        disk = DiskStore(options.cache, listings=listings) if store is None and options.cache is not None else None
         if search is None and options.cache is not None:
             search = SearchMemo(options.cache / f"search-{code_version()[:16]}")  # Pagefind's version too
         reuse = Reuse(options.cache, options.out) if options.cache is not None and options.write and \
@@ -174,20 +177,24 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
 
 
 def write_output(site: Site, outputs: list[Output], items: list | None, options: BuildOptions,
-                 search: SearchMemo | None, clock: Clock) -> int:
-    """Write the site and its search index, swapped in whole; returns the files written."""
+                 search: SearchMemo | None, clock: Clock, indexing: tuple[Path, Background] | None = None) -> int:
+    """Write the site and its search index, swapped in whole; returns the files written.
+
+    `indexing`: the next site's folder and the search index being written into it (`early_index`)."""
     search_time = 0.0
 
     def index(folder: Path) -> int:
         """The search index, written into the new site before it replaces the old one."""
         nonlocal search_time
         started = time.perf_counter()
-        count = write_index(site, folder, items, search, jobs=options.jobs)
-        search_time = time.perf_counter() - started
+        count = indexing[1].result() if indexing is not None else \
+            write_index(site, folder, items, search, jobs=options.jobs)
+        search_time = time.perf_counter() - started  # with `indexing`: the wait for its end
         return count
 
     try:
-        files = write_site(outputs, options.out, finish=index)
+        files = write_site(outputs, options.out, finish=index, keep=kept_site(options),
+                           folder=indexing[0] if indexing is not None else None)
     except SearchIndexError as exc:
         raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
     except OSError as exc:
@@ -197,6 +204,37 @@ def write_output(site: Site, outputs: list[Output], items: list | None, options:
     clock.stages["write"] -= search_time
     clock.stages["search"] = search_time
     return files
+
+
+@contextlib.contextmanager
+def early_index(site: Site, items: list | None, options: BuildOptions,
+                caches: Caches | None) -> Iterator[tuple[Path, Background] | None]:
+    """When the last build's pages are reused (rendered in this process, none forked): the next
+    site's folder, made now, and its search index written into it meanwhile (`Background`), so
+    that Pagefind indexes while the pages are rendered and written. Else None (indexed after)."""
+    if caches is None or caches.reuse is None or not options.write or \
+            not caches.reuse.ready(site, options.templates, settings(options)):
+        yield None
+        return
+    try:
+        making = new_site(options.out, kept_site(options))
+        folder = making.__enter__()
+    except OSError:  # write_site will say why
+        yield None
+        return
+    indexing = Background(lambda: write_index(site, folder, items, caches.search, jobs=options.jobs))
+    try:
+        yield folder, indexing
+    except BaseException:
+        indexing.cancel()  # not into a folder being removed
+        making.__exit__(*sys.exc_info())
+        raise
+    making.__exit__(None, None, None)
+
+
+def kept_site(options: BuildOptions) -> Path | None:
+    """Where the site a build replaces is kept for the next (`writer.take_spare`): in the cache."""
+    return options.cache / KEPT if options.cache is not None else None
 
 
 def settings(options: BuildOptions) -> tuple:

@@ -1,13 +1,13 @@
 """`build` with a cache folder: render only the outputs whose inputs changed since the last build.
 
 The last successful build leaves in the cache folder, per group of outputs (a briefing's page and
-annotations export, an actor's pages, a tag's pages, an index page), a digest of what the group
-depends on (the dependency keys) and the paths it wrote. A briefing is keyed by the content hash
+annotations export; each page of the index, of an actor's, of a tag's listing and of the timeline),
+a digest of what the group depends on (the dependency keys) and the paths it wrote. A briefing is keyed by the content hash
 of its folder (`cache.folder_key`, which covers actors.yaml and the code too), its history and the
 stat of its media files. A group whose digest is unchanged is not rendered: its files are
 hard-linked from the current site into the new folder (`writer`), which is still swapped in whole.
-Everything else (the pages that read the whole site, the timeline, the feed, the data files, the
-sitemap) is rendered again. The digests are trusted only when the templates, the config, the code
+Everything else (the pages that read the whole site, the feed, the data files, the sitemap) is
+rendered again. The digests are trusted only when the templates, the config, the code
 and the options are those of the last build and the output folder is the one it left; otherwise
 the build renders everything (in `--jobs` processes) and records the digests for the next.
 """
@@ -27,7 +27,7 @@ from . import urls
 from .cache import code_version, output_state, write_atomically
 from .exports import DATA_FILES, annotations_path
 from .model import Actor, Briefing, Site
-from .pagination import page_title, paginate
+from .pagination import Pager, paginate, paginate_from_end
 from .parallel import render_parallel
 from .render import PageRenderer, templates_dir
 from .writer import Output
@@ -67,6 +67,7 @@ class Reuse:
     fragments: dict | None = None  # slug -> ((folder hash, history), its parts of the data files)
     rendered: int = 0
     reused: int = 0
+    known: tuple | None = None  # (the templates that read `site`, the last build's groups or None)
 
     def path(self) -> Path:
         return self.folder / f"outputs-{hashlib.sha256(str(self.out.resolve()).encode()).hexdigest()[:16]}.pickle"
@@ -92,14 +93,21 @@ class Reuse:
             return None
         return groups
 
+    def ready(self, site: Site, templates: Path | None, settings: tuple) -> bool:
+        """Whether the last build's groups can be reused (then `render` renders in this process)."""
+        if self.known is None:
+            from .incremental import template_state  # noqa: PLC0415 (incremental imports the pipeline, which imports this)
+            template_digest, readers = template_state(templates or templates_dir())
+            self.state = digest(FORMAT, code_version(), template_digest, site.config, sorted(site.history.items()),
+                                settings)
+            self.known = (readers, self.previous())
+        return self.known[1] is not None
+
     def render(self, site: Site, templates: Path | None, jobs: int, settings: tuple) -> list[Output]:
         """Every output of the site: rendered, or linked from the current site when unchanged."""
-        from .incremental import template_state  # noqa: PLC0415 (incremental imports the pipeline, which imports this)
         folder = templates or templates_dir()
-        template_digest, readers = template_state(folder)
-        self.state = digest(FORMAT, code_version(), template_digest, site.config, sorted(site.history.items()),
-                            settings)
-        previous = self.previous()
+        self.ready(site, templates, settings)
+        readers, previous = self.known
         self.fragments = self.load(self.fragments_path()) if previous is not None else {}
         if previous is None:
             outputs = render_parallel(site, folder, jobs)
@@ -143,6 +151,8 @@ class KeyedRenderer(PageRenderer):
         self.reuse, self.previous, self.readers, self.paths_only = reuse, previous, readers, paths_only
         self.rendered = self.reused = 0
         self.keys = reuse.keys
+        self.page_inputs: dict[str, str] = {}  # path -> digest, for the pages of listings
+        self.site_prefix = f"{reuse.out}{os.sep}"
         if not paths_only:
             from .incremental import CachingExporter  # noqa: PLC0415 (incremental imports the pipeline)
             if reuse.fragments is None:
@@ -157,16 +167,21 @@ class KeyedRenderer(PageRenderer):
         if hit is not None and hit[0] == inputs and template not in self.readers:
             self.reuse.groups[name] = hit
             self.reused += len(hit[1])
-            return [Output(path, copy_from=self.reuse.out / path) for path in hit[1]]
+            return [Output(path, copy_from=self.site_prefix + path) for path in hit[1]]  # a Path each: slow
         outputs = make()
         self.rendered += len(outputs)
         self.reuse.groups[name] = (inputs, tuple(output.path for output in outputs))
         return outputs
 
     def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
-        if self.paths_only:
-            return Output(path, b"")
-        return super().page(template, path, title, root, **context)
+        # A page of a listing is its own group, by the digest `listing` noted for its path.
+        inputs = self.page_inputs.pop(path, None)
+
+        def make() -> list[Output]:
+            if self.paths_only:
+                return [Output(path, b"")]
+            return [super(KeyedRenderer, self).page(template, path, title, root, **context)]
+        return make()[0] if inputs is None else self.group(("page", path), inputs, template, make)[0]
 
     def briefing(self, briefing: Briefing) -> list[Output]:
         inputs = digest(self.keys.get(briefing.slug), self.site.history.get(briefing.slug), media_stat(briefing))
@@ -179,26 +194,39 @@ class KeyedRenderer(PageRenderer):
             return super(KeyedRenderer, self).briefing(briefing)
         return self.group(("briefing", briefing.slug), inputs, "briefing.html", make)
 
+    def listing(self, kind: str, pages: list[tuple[str, tuple, Pager]], *more: object) -> None:
+        """Note the digest of each page of a listing: the keys of the briefings it lists, the pager
+        and `more` (what the page shows besides: the actor, the tag). Any page the renderer then
+        makes at another path, or with other context, has no digest and is rendered."""
+        for path, items, pager in pages:
+            self.page_inputs[path] = digest(kind, self.key_of(items), pager, *more)
+
     def index_pages(self) -> list[Output]:
-        site = self.site
-        outputs = []
-        for path, items, pager in paginate("index.html", site.briefings, site.config.page_size):
-            outputs.extend(self.group(
-                ("index", path), digest(self.key_of(items), pager), "index.html",
-                lambda: [self.page("index.html", path, page_title(site.config.title, pager), briefings=items,
-                                   pager=pager)]))
-        return outputs
+        self.listing("index", paginate("index.html", self.site.briefings, self.site.config.page_size))
+        return super().index_pages()
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         site = self.site
-        inputs = digest(actor, self.key_of(site.briefings_by_actor.get(actor.id, ())),
-                        self.key_of(b for b, _quote in site.quotes_by_actor.get(actor.id, ())))
-        return self.group(("actor", actor.id), inputs, "actor.html",
-                          lambda: super(KeyedRenderer, self).actor_pages(actor))
+        # Each page shows its briefings' quotes by the actor (from those briefings) and the count of all.
+        self.listing("actor", paginate(urls.actor_page(actor.id), site.briefings_by_actor.get(actor.id, ()),
+                                       site.config.page_size), actor, len(site.quotes_by_actor.get(actor.id, ())))
+        return super().actor_pages(actor)
 
     def tag_pages(self, tag: str) -> list[Output]:
-        inputs = digest(tag, self.key_of(self.site.briefings_by_tag[tag]))
-        return self.group(("tag", tag), inputs, "tag.html", lambda: super(KeyedRenderer, self).tag_pages(tag))
+        self.listing("tag", paginate(urls.tag_page(tag), self.site.briefings_by_tag[tag], self.site.config.page_size),
+                     tag)
+        return super().tag_pages(tag)
+
+    def timeline_pages(self) -> list[Output]:
+        # An entry is an event of a briefing: its briefing's key and the event itself (as text: a
+        # repr of 20,000 events took most of the time this took).
+        keys = self.keys
+        for path, items, pager in paginate_from_end("timeline/index.html", self.site.timeline,
+                                                    self.site.config.page_size):
+            entries = "".join(f"{keys.get(e.briefing.slug, '')} {e.event.date.isoformat()} {len(e.event.slug)} "
+                              f"{e.event.slug} {len(e.event.text)} {e.event.text}" for e in items)
+            self.page_inputs[path] = digest("timeline", entries, pager)
+        return super().timeline_pages()
 
     def feed(self) -> Output:
         return Output("feed.xml", b"") if self.paths_only else super().feed()

@@ -30,14 +30,16 @@ import gzip
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
+import signal
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape, unescape
-from pathlib import Path, PurePosixPath
-from typing import Mapping, Sequence, Union
+from pathlib import Path
+from typing import Callable, Mapping, Sequence, Union
 
 from . import urls
 from .model import Briefing, Site
@@ -226,6 +228,74 @@ def shards(items: Sequence[Item]) -> dict[int, tuple[Item, ...]]:
 # --- running Pagefind -------------------------------------------------------------------------
 
 
+class Background:
+    """`function()` run meanwhile: in a forked process where there is fork (the result sent back
+    pickled), so that its Python work (the documents sent to Pagefind, the bundle written and
+    linked) does not take the interpreter lock from the build's rendering; else in a thread.
+    `result()` waits for it and returns its value or raises its exception; `cancel()` stops it."""
+
+    def __init__(self, function: Callable[[], object]):
+        self.outcome: tuple[bool, object] | None = None
+        self.pid = 0
+        if not hasattr(os, "fork"):
+            self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="briefkit-index")
+            self.future = self.thread.submit(function)
+            self.thread.shutdown(wait=False)
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            try:
+                os.close(read)
+                _die_with_parent()
+                try:
+                    payload = pickle.dumps((True, function()))
+                except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
+                    try:
+                        payload = pickle.dumps((False, exc))
+                    except Exception:  # noqa: BLE001
+                        payload = pickle.dumps((False, SearchIndexError(f"{type(exc).__name__}: {exc}")))
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(payload)
+            finally:
+                os._exit(0)
+        os.close(write)
+        self.pid, self.read = pid, read
+
+    def result(self) -> object:
+        if self.pid == 0:
+            return self.future.result()
+        if self.outcome is None:
+            with os.fdopen(self.read, "rb") as pipe:
+                data = pipe.read()
+            os.waitpid(self.pid, 0)
+            self.outcome = pickle.loads(data) if data else (False, SearchIndexError("the indexing process died"))
+        done, value = self.outcome
+        if done:
+            return value
+        raise value  # type: ignore[misc]
+
+    def cancel(self) -> None:
+        """Stop it (a thread cannot be stopped: waited for) and wait until it has."""
+        if self.pid != 0 and self.outcome is None:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(BaseException):
+            self.result()
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this process when its parent dies (a killed build's indexer
+    must not write on into the folder the next build removes)."""
+    parent = os.getppid()
+    with contextlib.suppress(Exception):
+        import ctypes  # noqa: PLC0415
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before that
+        os._exit(1)
+
+
+
 def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, memo=None, jobs: int = 1) -> int:
     """Write the Pagefind bundles for `site` into `folder/pagefind/`; returns the files written.
 
@@ -239,8 +309,21 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
     keys = {i: shard_key(part, language, main=i == 0) for i, part in parts.items()}
     bundles = {i: memo.get(key) if memo is not None else None for i, key in keys.items()}
     missing = [i for i, files in bundles.items() if files is None]
+    indexing = None
     if missing:
-        for i, files in zip(missing, _index([parts[i] for i in missing], language, jobs)):
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind-index")
+        indexing = pool.submit(_index, [parts[i] for i in missing], language, jobs)
+        pool.shutdown(wait=False)
+    try:  # the bundles it has: written while Pagefind indexes the others
+        written = sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items()
+                      if files is not None)
+    except BaseException:
+        if indexing is not None:
+            with contextlib.suppress(BaseException):
+                indexing.result()
+        raise
+    if indexing is not None:
+        for i, files in zip(missing, indexing.result()):
             files = canonical_bundle(files)
             if i > 0:  # a merged shard: the search page runs the main bundle's script
                 files = {name: data for name, data in files.items() if _is_index_file(name)}
@@ -248,9 +331,10 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
             if memo is not None:
                 memo.put(keys[i], files)
                 bundles[i] = memo.get(keys[i]) or files  # on disk: files to link to
+            written += _write_bundle(folder / shard_folder(i), bundles[i])
     if memo is not None:
         memo.keep_only(set(keys.values()))
-    return sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items())
+    return written
 
 
 def shard_key(part: Sequence[Item], language: str, main: bool) -> str:
@@ -259,7 +343,8 @@ def shard_key(part: Sequence[Item], language: str, main: bool) -> str:
     for item in part:
         # A document's HTML by itself: a repr of all of them would copy the site's text again.
         text = item.html if isinstance(item, Document) else repr(item)
-        digest.update(f"\0{type(item).__name__}\0{item.url}\0{len(text)}\0{text}".encode())
+        digest.update(f"\0{type(item).__name__}\0{item.url}\0{len(text)}\0".encode())
+        digest.update(text.encode())  # not joined to the above: a copy of the site's text
     return digest.hexdigest()
 
 
@@ -270,22 +355,25 @@ def _is_index_file(name: str) -> bool:
 
 def _write_bundle(bundle: Path, files: Mapping[str, bytes | Path]) -> int:
     """Write the files (bytes, or a memo's file to link to, else copy) into `bundle`."""
-    made: set[Path] = set()
+    root = str(bundle)
+    made: set[str] = set()
     for name, data in sorted(files.items()):
-        parts = PurePosixPath(name).parts
+        parts = [part for part in name.split("/") if part not in ("", ".")]  # as PurePosixPath.parts, but fast
         if not parts or name.startswith("/") or ".." in parts or "\\" in name:
             raise SearchIndexError(f"Pagefind returned a file outside its folder: {name!r}")
-        target = bundle.joinpath(*parts)
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
+        target = f"{root}/{'/'.join(parts)}"
+        parent = target.rpartition("/")[0]
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
         if isinstance(data, Path):
             try:
                 os.link(data, target)
             except OSError:  # another file system, or no hard links there
                 shutil.copyfile(data, target)
         else:
-            target.write_bytes(data)
+            with open(target, "wb") as handle:
+                handle.write(data)
     return len(files)
 
 

@@ -97,10 +97,12 @@ class Builder:
         self.process.wait(timeout=10)
 
 
-def kill_content(tmp_path: Path, variant: str) -> Path:
+def kill_content(tmp_path: Path, variant: str, same_title: bool = False) -> Path:
     """A small site; A and B differ on every page (the site title) and in their files (B has
-    one briefing more)."""
-    files = {"site.yaml": f"title: Kill test {variant}\nbase_url: https://example.org/kill/\n"}
+    one briefing more). With `same_title`, only in that briefing: a cached build reuses the other
+    pages and indexes while it renders (`pipeline.early_index`)."""
+    title = "Kill test" if same_title else f"Kill test {variant}"
+    files = {"site.yaml": f"title: {title}\nbase_url: https://example.org/kill/\n"}
     for n in range(BRIEFINGS + (variant == "B")):
         files.update(simple_briefing(f"briefing-{n}", title=f"Briefing {n}", date=f"2025-01-{n + 1:02d}",
                                      tags=f"tag-{n % 3}, shared"))
@@ -179,12 +181,28 @@ def phase_of(parent: Path, new_leftovers: set[str], outcome: str, status: int, e
     return "writing pages"
 
 
-def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
+def run_kills(tmp_path: Path, kills: int, mode: str, seed: int, same_title: bool = False) -> Tally:
     """`kills` kills in blocks of BLOCK; before each block a complete build (which must leave the
     site whole and no leftovers) measures the build again, since the machine's load changes."""
     if not Path("/proc/self/stat").exists():
         pytest.skip("needs /proc (Linux) to see when a build has finished")
-    sources = {"A": kill_content(tmp_path, "A"), "B": kill_content(tmp_path, "B")}
+    sources = {"A": kill_content(tmp_path, "A", same_title), "B": kill_content(tmp_path, "B", same_title)}
+    if same_title:
+        # One content folder, A or B by the briefing only B has: a cached build reuses the pages
+        # of the last build only from the same folder.
+        extra = f"briefing-{BRIEFINGS}"
+        parked = tmp_path / "parked"
+        parked.mkdir()
+        os.rename(sources["B"] / extra, parked / extra)
+
+        def source(target: str) -> Path:
+            if (target == "B") != (sources["A"] / extra).exists():
+                os.rename(*((parked / extra, sources["A"] / extra) if target == "B" else
+                            (sources["A"] / extra, parked / extra)))
+            return sources["A"]
+    else:
+        def source(target: str) -> Path:
+            return sources[target]
     parent = tmp_path / "work"
     parent.mkdir()
     out = parent / "site"
@@ -192,19 +210,19 @@ def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
     tally = Tally()
     rng = random.Random(seed)
     try:
-        timed_build(builder, sources["B"], out)
+        timed_build(builder, source("B"), out)
         snapshots = {"B": snapshot(out)}
         current, number = "B", 0
         while number < kills:
             # A complete build to the other content: it removes every leftover of the kills before.
             target = "A" if current == "B" else "B"
-            write_from, duration = timed_build(builder, sources[target], out)
+            write_from, duration = timed_build(builder, source(target), out)
             snapshots.setdefault(target, snapshot(out))
             assert snapshot(out) == snapshots[target] and leftovers(parent) == set(), f"after kill {number}"
             current, previous_leftovers = target, set()
             for from_writing, delay in kill_moments(rng, min(BLOCK, kills - number), write_from, duration):
                 target = "A" if current == "B" else "B"
-                pid = builder.start(sources[target], out)
+                pid = builder.start(source(target), out)
                 if from_writing:
                     wait_for_writing(pid, parent, previous_leftovers)
                 time.sleep(delay)
@@ -239,7 +257,7 @@ def run_kills(tmp_path: Path, kills: int, mode: str, seed: int) -> Tally:
                 number += 1
         # A complete build after all that: every leftover gone, the site whole.
         target = "A" if current == "B" else "B"
-        timed_build(builder, sources[target], out)
+        timed_build(builder, source(target), out)
         assert snapshot(out) == snapshots[target]
         assert sorted(p.name for p in parent.iterdir()) == ["site"]
         assert snapshots["A"] != snapshots["B"] and set(snapshots["A"]) != set(snapshots["B"])
@@ -263,6 +281,15 @@ def test_killed_builds_leave_a_complete_site(tmp_path, mode):
     tally = run_kills(tmp_path, kills, mode, seed=5)
     report(tally, kills, mode, started)
     assert sum(tally.outcomes.values()) == kills
+
+
+def test_killed_cached_edits_leave_a_complete_site(tmp_path):
+    """10 kills of builds that reuse the last build's pages: the search index is made by a forked
+    process while they render, into the folder the kept site was moved to, and dies with them."""
+    started = time.monotonic()
+    tally = run_kills(tmp_path, BLOCK, "exchange", seed=7, same_title=True)
+    report(tally, BLOCK, "exchange, cached edits", started)
+    assert sum(tally.outcomes.values()) == BLOCK
 
 
 @pytest.mark.slow

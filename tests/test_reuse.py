@@ -122,3 +122,36 @@ def test_serve_renews_the_marker_before_it_changes_any_file(tmp_path, monkeypatc
     done.clear()
     write_in_place([Output("a.html", b"new")], out, {"a.html": Output("a.html", b"new")}, {})
     assert done == []  # nothing changed: the marker stays
+
+
+def test_a_cached_build_hashes_again_only_the_folders_whose_stat_changed(tmp_path, monkeypatch):
+    from briefkit import cache
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "RACY_SECONDS", 0.0)  # the files were all written just now
+    src, out = tmp_path / "content", tmp_path / "out"
+    shutil.copytree(EXAMPLE, src)
+    build_ok(src, out)
+    hashed = []
+    real = cache.folder_key
+    monkeypatch.setattr(cache, "folder_key", lambda folder, base: hashed.append(folder.name) or real(folder, base))
+
+    def edit(slug: str, words: str) -> None:
+        annotations = src / slug / "annotations.yaml"
+        text = annotations.read_text(encoding="utf-8")
+        title = next(line for line in text.splitlines() if line.startswith("title:"))
+        annotations.write_text(text.replace(title, f"title: {words}"), encoding="utf-8")
+
+    edit(SLUG, "Harbour talks, renamed")
+    build_ok(src, out)
+    assert hashed == [SLUG]
+    # A folder changed less than RACY_SECONDS before it was hashed is not trusted by its stat next time.
+    monkeypatch.setattr(cache, "RACY_SECONDS", 2.0)
+    edit(OTHER, "Renamed as well")
+    hashed.clear()
+    build_ok(src, out)
+    assert hashed == [OTHER]
+    hashed.clear()
+    build_ok(src, out)
+    assert hashed == [OTHER]
+    build_ok(src, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")

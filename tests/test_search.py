@@ -6,10 +6,12 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import lxml.html
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -442,23 +444,27 @@ def test_a_large_site_is_sharded_the_same_whatever_the_jobs(tmp_path, monkeypatc
 def test_an_edit_indexes_only_its_shard_again(tmp_path, monkeypatch):
     monkeypatch.setattr(search, "SHARD_SIZE", 2)
     monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
-    runs: list[list[str]] = []
+    log = tmp_path / "runs.txt"  # a cached build indexes in a forked process: it tells by a file
     real = search._run_pagefind
 
     async def counting(items, language):
-        runs.append([item.url for item in items])
+        with log.open("a") as handle:
+            handle.write(" ".join(item.url for item in items) + "\n")
         return await real(items, language)
+
+    def runs() -> list[list[str]]:
+        return [line.split() for line in log.read_text().splitlines()]
 
     monkeypatch.setattr(search, "_run_pagefind", counting)
     src = make_content(tmp_path, SHARDED)
     out = tmp_path / "out"
     build_ok(src, out)
-    shards = len(runs)
+    shards = len(runs())
     assert shards == 1 + len(search.merged_bundles(model(src)))
     annotations = src / "extra-3" / "annotations.yaml"
     annotations.write_text(annotations.read_text().replace("Extra number 3", "Extra number three"))
     build_ok(src, out)
-    assert len(runs) == shards + 1 and "briefings/extra-3/index.html" in runs[-1]
+    assert len(runs()) == shards + 1 and "briefings/extra-3/index.html" in runs()[-1]
     build_ok(src, tmp_path / "cold", "--no-cache")
     assert snapshot(out) == snapshot(tmp_path / "cold")
 
@@ -504,7 +510,13 @@ def test_the_memo_keeps_bundles_on_disk_and_the_site_links_to_them(tmp_path):
     memo.put("b", files)
     memo.keep_only({"b"})
     assert sorted(p.name for p in folder.iterdir()) == ["b"]
-    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["search-v1"]
+    # The old bundle went to the cache's trash, emptied by a detached process.
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["replaced", "search-v1"]
+    trash = tmp_path / "cache" / "replaced" / "trash"
+    deadline = time.monotonic() + 20
+    while any(trash.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(trash.iterdir())
 
 
 # --- the build --------------------------------------------------------------------------------
@@ -672,3 +684,22 @@ def test_article_text_reads_the_example_sites_articles_as_html_parser_does():
     assert site.briefings
     for briefing in site.briefings:
         assert search.article_text(briefing.article_html) == parser_reading(briefing.article_html)
+
+
+def test_background_work_gives_its_result_or_its_exception_and_can_be_stopped():
+    from briefkit.search import Background
+
+    def failing():
+        raise SearchIndexError("the Pagefind service stopped")
+
+    def unpicklable():
+        raise ValueError(lambda: None)  # cannot be sent back as it is
+
+    assert Background(lambda: 40 + 2).result() == 42
+    with pytest.raises(SearchIndexError, match="the Pagefind service stopped"):
+        Background(failing).result()
+    with pytest.raises(SearchIndexError, match="ValueError"):
+        Background(unpicklable).result()
+    started = time.monotonic()
+    Background(lambda: time.sleep(30)).cancel()
+    assert time.monotonic() - started < 20

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -250,3 +252,134 @@ def test_builds_into_one_folder_at_the_same_time_do_not_break_each_other(tmp_pat
     assert any(final == {**{o.path: o.data for o in outputs}, writer.MARKER: writer.MARKER_TEXT}
                for outputs in versions.values())
     assert leftovers(tmp_path, "site") == []
+
+
+# --- the replaced site: kept for the next build, or deleted from the cache's trash ------------
+
+
+def folders(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
+
+
+def eventually(condition, seconds: float = 20.0) -> bool:
+    """Whether `condition()` holds within `seconds` (a detached process does the work)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_kept_site_is_rewritten_into_exactly_the_new_site_and_the_current_one_is_never_written(tmp_path):
+    out, keep = tmp_path / "site", tmp_path / "cache" / "replaced"
+    write_site([Output("a.html", b"A1"), Output("d/x.html", b"X1"), Output("old/gone.html", b"G")], out, keep=keep)
+    eventually(lambda: (keep / "site").is_dir())  # the first build's mirror, made in the background
+    write_site([Output("a.html", copy_from=out / "a.html"), Output("d/x.html", b"X2"), Output("d/y.html", b"Y"),
+                Output("old/gone.html", copy_from=out / "old" / "gone.html")], out, keep=keep)
+    assert snapshot(keep / "site")["a.html"] == b"A1"  # the replaced site, kept
+    assert (keep / "site" / "a.html").stat().st_ino == (out / "a.html").stat().st_ino
+    (keep / "site" / "planted").symlink_to(tmp_path)  # nothing of a kept site is trusted but its links
+    (keep / "site" / "pagefind").mkdir(exist_ok=True)
+    (keep / "site" / "pagefind" / "stale.js").write_bytes(b"old bundle")
+    current = snapshot(out)
+    third = [Output("a.html", b"A3"),  # a data file where the kept one is a link to the current site's
+             Output("d", b"a file where a folder was"), Output("n/z.html", copy_from=out / "d" / "y.html"),
+             Output("old/gone.html", copy_from=out / "old" / "gone.html")]
+    write_site(third, out, keep=keep)
+    expected = {"a.html": b"A3", "d": b"a file where a folder was", "n/z.html": b"Y", "old/gone.html": b"G",
+                writer.MARKER: writer.MARKER_TEXT}
+    assert snapshot(out) == expected
+    assert folders(out) == {"n", "old"} and not (out / "planted").exists()
+    assert snapshot(keep / "site") == current  # the site it replaced, untouched by the writes
+    fresh = tmp_path / "fresh"
+    write_site([Output(path, data) for path, data in expected.items() if path != writer.MARKER], fresh)
+    assert snapshot(fresh) == expected and folders(fresh) == folders(out)
+    assert leftovers(tmp_path, "site") == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "fresh", "site"]
+
+
+def test_the_first_site_is_mirrored_in_the_background_for_the_next_build(tmp_path, monkeypatch):
+    out, keep = tmp_path / "site", tmp_path / "cache" / "replaced"
+    write_site([Output("a/b/c.html", b"C"), Output("pagefind/index.js", b"P")], out, keep=keep)
+    assert eventually(lambda: (keep / "site").is_dir())
+    assert folders(keep / "site") == {"a", "a/b"}  # not the search bundle, rewritten by every build
+    assert (keep / "site" / "a" / "b" / "c.html").stat().st_ino == (out / "a" / "b" / "c.html").stat().st_ino
+    made = []
+    real_mkdir = writer.os.mkdir
+    monkeypatch.setattr(writer.os, "mkdir", lambda path, *args: made.append(path) or real_mkdir(path, *args))
+    write_site([Output("a/b/c.html", copy_from=out / "a" / "b" / "c.html"), Output("a/b/d.html", b"D")], out, keep=keep)
+    assert [path for path in made if "/" in str(path).partition(".site.tmp-")[2]] == []  # all there already
+    assert snapshot(out) == {"a/b/c.html": b"C", "a/b/d.html": b"D", writer.MARKER: writer.MARKER_TEXT}
+
+
+def test_discarded_folders_are_deleted_from_the_trash_and_a_killed_deleter_is_finished_by_the_next(tmp_path):
+    keep = tmp_path / "cache" / "replaced"
+    # What a deleter killed half-way leaves: part of a folder in the trash.
+    half = keep / "trash" / "old-killed" / "old" / "briefings" / "x"
+    half.mkdir(parents=True)
+    (half / "index.html").write_bytes(b"left")
+    site_like = tmp_path / ".site.tmp-abc"
+    (site_like / "sub").mkdir(parents=True)
+    (site_like / "sub" / "page.html").write_bytes(b"old page")
+    assert writer.discard(site_like, keep)
+    assert not site_like.exists()  # gone from beside the site at once
+    assert eventually(lambda: not any((keep / "trash").iterdir()))
+    assert not writer.discard(tmp_path / "missing", keep)  # cannot be moved: the caller deletes it
+    assert not writer.discard(site_like, None)
+
+
+def test_a_cached_build_indexes_while_it_renders_and_a_failing_index_leaves_the_site(tmp_path, monkeypatch):
+    from briefkit import pipeline, reuse
+    from conftest import EXAMPLE
+    import shutil
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    src, out = tmp_path / "content", tmp_path / "out"
+    shutil.copytree(EXAMPLE, src)
+    build_ok(src, out)
+    log = tmp_path / "log.txt"  # the index is made in another process: they tell by a file
+    real_index, real_render = pipeline.write_index, reuse.Reuse.render
+
+    def index(site, folder, items=None, memo=None, jobs=1):
+        with log.open("a") as handle:
+            handle.write(f"index {os.getpid()} {folder.parent == out.parent}\n")
+        return real_index(site, folder, items, memo, jobs)
+
+    def render(self, *args):
+        with log.open("a") as handle:  # the next site's folder is there already, being indexed
+            handle.write(f"render {os.getpid()} {bool(leftovers(tmp_path, 'out'))}\n")
+        return real_render(self, *args)
+
+    monkeypatch.setattr(pipeline, "write_index", index)
+    monkeypatch.setattr(reuse.Reuse, "render", render)
+    annotations = next(src.glob("*/annotations.yaml"))
+    annotations.write_text(annotations.read_text(encoding="utf-8").replace("title:", "title: Renamed", 1),
+                           encoding="utf-8")
+    build_ok(src, out)
+    # Started before the pages are rendered, in a process of its own, into the next site's folder.
+    index_line, render_line = sorted(log.read_text().splitlines())
+    assert render_line == f"render {os.getpid()} True"
+    assert index_line.startswith("index ") and index_line.endswith(" True") and index_line.split()[1] != str(os.getpid())
+    log.unlink()
+    build_ok(src, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
+
+    def failing(site, folder, items=None, memo=None, jobs=1):
+        (folder / "pagefind").mkdir()
+        raise pipeline.SearchIndexError("the Pagefind service stopped")
+
+    monkeypatch.setattr(pipeline, "write_index", failing)
+    before = snapshot(out)
+    annotations.write_text(annotations.read_text(encoding="utf-8").replace("Renamed", "Again", 1), encoding="utf-8")
+    code, _stdout, stderr = build_site(src, out)
+    assert code != 0 and "cannot build the search index (the Pagefind service stopped)" in stderr
+    assert snapshot(out) == before and leftovers(tmp_path, "out") == []
+
+    def broken(self, *args):
+        raise RuntimeError("a template failed")
+
+    monkeypatch.setattr(pipeline, "write_index", index)
+    monkeypatch.setattr(reuse.Reuse, "render", broken)
+    with pytest.raises(RuntimeError):
+        build_site(src, out)
+    assert snapshot(out) == before and leftovers(tmp_path, "out") == []
