@@ -46,6 +46,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -56,16 +57,20 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from . import pipeline
-from .cache import MemoryStore, SearchMemo, build_model_cached, folder_key, output_state, search_records
-from .diagnostics import ContentError, Report, UsageError
+from .cache import (Entry, MemoryStore, SearchMemo, build_model_cached, check_folder, folder_key, output_state,
+                    search_records)
+from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .exports import Exporter, annotations_path, dump
 from .history import load_history
-from .model import Actor, Briefing, Site
+from .loader import RawContent, load_settings
+from .model import Actor, Briefing, Site, update_site
 from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
 from .reuse import collector_paused
 from .render import PageRenderer, templates_dir
 from .search import SearchIndexError
-from .validation import Options
+from .speakers import Conflicts
+from .text.render import Renderer
+from .validation import Options, check_inline_actors, check_registry
 from .writer import Output, swap_subfolder, write_in_place
 
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
@@ -177,11 +182,161 @@ class RenderCache:
     indexer: SearchIndexer | None = None
     timings: dict[str, float] = field(default_factory=dict)  # of the last build: "pages", "search"
     environment: tuple | None = None  # ((template digest, folder), the Jinja environment)
+    model: ModelState | None = None  # the checked content of the last build (None: check it all)
 
     def wait_search(self) -> None:
         """Return when no search bundle is being made."""
         if self.indexer is not None:
             self.indexer.wait()
+
+
+# --- load and check --------------------------------------------------------------------------
+
+
+@dataclass
+class ModelState:
+    """The checked content of the last build, by folder, with what `cache.build_model_cached` derives
+    from all of it kept up to date: an edit to a few folders costs those folders, not the archive."""
+
+    base: bytes                       # the folders' hash base (`folder_key`): actors.yaml, the code...
+    drafts: bool
+    settings: tuple[Diagnostic, ...]  # site.yaml, actors.yaml and the content folder's own diagnostics
+    entries: dict[str, Entry]         # by folder name: every briefing folder
+    keys: dict[str, str]              # folder name -> its content hash (the `entries` key in the store)
+    noted: set[str]                   # folders whose entry holds diagnostics
+    inline: set[str]                  # folders whose briefing defines actors inline
+    conflicts: Conflicts              # the quote attributions across briefings
+    site: Site                        # `make_site` of the entries' briefings
+    found: dict                       # search documents by slug
+    registry: object | None           # actors.yaml checked (None: not known yet)
+    renderer: Renderer = field(default_factory=Renderer)
+
+
+def visible(entry: Entry | None, drafts: bool) -> Briefing | None:
+    """The briefing of an entry when it is on the site."""
+    briefing = entry[1].briefing if entry is not None and entry[1] is not None else None
+    return briefing if briefing is not None and (drafts or not briefing.draft) else None
+
+
+def noted(entry: Entry) -> bool:
+    return bool(entry[0] or (entry[1] is not None and entry[1].diagnostics))
+
+
+def build_model(options: BuildOptions, cache: RenderCache, report: Report, clock: Clock) -> tuple[Site, dict]:
+    """`cache.build_model_cached` (the site and the search documents by slug), checking only the
+    folders watchfiles reported when nothing else changed."""
+    state = cache.model
+    if state is not None and cache.folders.stale is not None and state.drafts == options.drafts:
+        site = update_model(options, cache, state, report, clock)
+        if site is not None:
+            return site, dict(state.found)  # the search thread may read it after the next build began
+    cache.model = None
+    store = KeyedStore(cache.briefings, cache.folders)
+    found: dict = {}
+    slugs: dict[str, str] = {}
+    settings: list[int] = []
+    registries: list = []
+    check = checker(options)
+
+    def check_all(folders: list[Path], registry, progress=None) -> list:
+        registries.append(registry)
+        return check(folders, registry, progress)
+
+    def loaded() -> None:  # the settings' diagnostics are in, the folders' not yet
+        clock.lap("load")
+        settings.append(len(report.items))
+
+    with collector_paused():
+        site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts),
+                                  report, store, check_all, None, loaded, found, slugs)
+    if cache.folders.base is None:
+        return site, found  # no briefing folder: nothing to keep
+    entries = {name: cache.briefings[key] for name, key in slugs.items()}
+    conflicts = Conflicts()
+    conflicts.update(set(), (), (claim for entry in entries.values() if entry[1] is not None
+                                 for claim in entry[1].claims))
+    registry = registries[0] if registries else \
+        state.registry if state is not None and state.base == cache.folders.base else None
+    cache.model = ModelState(
+        cache.folders.base, options.drafts, tuple(report.items[:settings[0]]), entries, dict(slugs),
+        {name for name, entry in entries.items() if noted(entry)},
+        {name for name, entry in entries.items() if entry[1] is not None and entry[1].inline_actors},
+        conflicts, site, found, registry)
+    return site, found
+
+
+def update_model(options: BuildOptions, cache: RenderCache, state: ModelState, report: Report,
+                 clock: Clock) -> Site | None:
+    """The model after a change to the folders `cache.folders.stale` only (None: check it all)."""
+    src = options.src
+    paths: dict[str, Path | None] = {}
+    for name in cache.folders.stale or ():
+        if name.startswith((".", "_")):
+            continue  # not a briefing folder (`loader.content_folders`)
+        try:
+            mode = os.lstat(src / name).st_mode
+        except FileNotFoundError:
+            paths[name] = None
+            continue
+        except OSError:
+            return None
+        if not stat.S_ISDIR(mode):
+            return None  # a file or a link where a folder may have been: the content folder's checks
+        paths[name] = src / name
+    keys = {name: folder_key(path, state.base) for name, path in paths.items() if path is not None}
+    fresh = {name: cache.briefings.get(key) for name, key in keys.items()}
+    clock.lap("load")
+    missing = sorted(name for name, entry in fresh.items() if entry is None)
+    if missing:
+        registry = state.registry
+        if registry is None:
+            _, actors_yaml = load_settings(src, options.src_display, Report())
+            registry = check_registry(RawContent(None, actors_yaml, ()), Report())
+        for name in missing:
+            fresh[name] = check_folder(paths[name], src, options.src_display, registry, state.renderer)
+        state.registry = registry
+    changed = {name for name in paths if fresh.get(name) is not state.entries.get(name)}
+    previous = {name: state.entries.get(name) for name in changed}
+    cache.model = None  # until it is consistent again
+    for name in changed:
+        old_key = state.keys.pop(name, None)
+        state.entries.pop(name, None)
+        if old_key is not None and old_key != keys.get(name):
+            cache.briefings.pop(old_key, None)
+        cache.folders.keys.pop(name, None)
+        state.noted.discard(name)
+        state.inline.discard(name)
+        old = previous[name]
+        if old is not None and old[1] is not None and old[1].briefing is not None:
+            state.found.pop(old[1].briefing.slug, None)
+        entry = fresh.get(name)
+        if entry is None:
+            continue
+        state.entries[name] = cache.briefings[keys[name]] = entry
+        state.keys[name] = cache.folders.keys[name] = keys[name]
+        if noted(entry):
+            state.noted.add(name)
+        if entry[1] is not None and entry[1].inline_actors:
+            state.inline.add(name)
+        if entry[1] is not None and entry[1].briefing is not None:
+            state.found[entry[1].briefing.slug] = entry[2]
+    claims = lambda entries: [c for e in entries if e is not None and e[1] is not None for c in e[1].claims]  # noqa: E731
+    state.conflicts.update(changed, claims(previous.values()), claims(fresh.get(name) for name in changed))
+    removed = [b for b in (visible(previous[name], state.drafts) for name in sorted(changed)) if b is not None]
+    added = [b for b in (visible(fresh.get(name), state.drafts) for name in sorted(changed)) if b is not None]
+    state.site = update_site(state.site, removed, added)
+    cache.model = state
+    # The diagnostics, in the order `build_model_cached` gives them.
+    report.extend(state.settings)
+    names = sorted(state.noted)
+    for name in names:
+        report.extend(state.entries[name][0])
+    for name in names:
+        if state.entries[name][1] is not None:
+            report.extend(state.entries[name][1].diagnostics)
+    check_inline_actors([state.entries[name][1] for name in sorted(state.inline)], report)
+    report.extend(state.conflicts.diagnostics())
+    return state.site
 
 
 # --- render ----------------------------------------------------------------------------------
@@ -411,11 +566,7 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     clock = Clock()
     report = Report()
     first = cache.site is None and cache.written is None
-    store = KeyedStore(cache.briefings, cache.folders)
-    found: dict = {}
-    with collector_paused():
-        site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts),
-                                  report, store, checker(options), None, lambda: clock.lap("load"), found)
+    site, found = build_model(options, cache, report, clock)
     cache.folders.done()
     clock.lap("validate")
     if report.errors or (options.strict and report.warnings):

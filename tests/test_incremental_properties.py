@@ -1,7 +1,8 @@
 """Property: however the content and templates change, a cached or incremental build is byte-identical
 to a cold build of the same content, and fails with the same diagnostics when the content is wrong.
 
-Each example applies a random sequence of edits (titles, articles, a quote broken and mended),
+Each example applies a random sequence of edits (titles, articles, a quote broken and mended, a quote
+given to another speaker (a speaker conflict), a briefing made a draft and back),
 additions, deletions, renames, media files, registry, site.yaml (page size) and template changes, and after each
 step builds three ways: as `serve` does (pages and checked briefings kept in memory, only the folders
 reported changed hashed again, the changed files written in place, the search index made in the
@@ -19,6 +20,7 @@ was served from the cache under its old slug.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -82,6 +84,8 @@ steps = st.one_of(
     st.tuples(st.just("title"), st.sampled_from(SLUGS), st.sampled_from(["Engines", "Looms", "Cards: a story"])),
     st.tuples(st.just("article"), st.sampled_from(SLUGS), st.sampled_from(["append", "break", "mend"])),
     st.tuples(st.just("tags"), st.sampled_from(SLUGS), st.lists(st.sampled_from(TAGS), min_size=1, max_size=2)),
+    st.tuples(st.just("speaker"), st.sampled_from(SLUGS), st.sampled_from(["ada", "society"])),
+    st.tuples(st.just("draft"), st.sampled_from(SLUGS)),
     st.tuples(st.just("add"), st.sampled_from(SLUGS), st.integers(1, 28)),
     st.tuples(st.just("delete"), st.sampled_from(SLUGS)),
     st.tuples(st.just("rename"), st.sampled_from(SLUGS), st.sampled_from(SLUGS)),
@@ -119,6 +123,14 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
         lines = files[path].split("\n")
         files[path] = "\n".join(f"tags: [{', '.join(args[1])}]" if line.startswith("tags:") else line
                                 for line in lines)
+    elif kind == "speaker" and args[0] in present:  # the same words given to another speaker: a conflict
+        path = f"{args[0]}/annotations.yaml"
+        files[path] = re.sub(r"(?m)^    speaker: \w+$", f"    speaker: {args[1]}", files[path])
+    elif kind == "draft" and args[0] in present:
+        path = f"{args[0]}/annotations.yaml"
+        text = files[path]
+        files[path] = text.replace("draft: true\n", "") if "draft: true\n" in text else \
+            text.replace("\ndate:", "\ndraft: true\ndate:", 1)
     elif kind == "add" and args[0] not in present:
         files.update(briefing_files(args[0], args[1], f"Briefing {args[0]}"))
     elif kind == "delete":
