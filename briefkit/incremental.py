@@ -43,6 +43,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import operator
 import os
 import re
 import shutil
@@ -63,10 +64,11 @@ from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .exports import Exporter, annotations_path, dump
 from .history import load_history
 from .loader import RawContent, load_settings
-from .model import Actor, Briefing, Site, update_site
+from .model import Actor, Briefing, Site, TimelineEntry, update_site
 from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
 from .reuse import collector_paused
-from .render import PageRenderer, templates_dir
+from . import urls
+from .render import SITEMAP_HEAD, PageRenderer, sitemap_line, templates_dir
 from .search import SearchIndexError
 from .speakers import Conflicts
 from .text.render import Renderer
@@ -174,6 +176,7 @@ class RenderCache:
     state: tuple | None = None    # (template digest, config, history) of that build
     groups: dict[tuple, tuple[object, list[Output]]] = field(default_factory=dict)  # outputs by group
     fragments: dict[str, tuple[object, tuple]] = field(default_factory=dict)  # data/*.json parts by slug
+    data: dict = field(default_factory=dict)  # those parts as bytes, and the data files (CachingExporter.memo)
     written: dict[str, Output] | None = None  # the output folder as the last build left it (None: unknown)
     written_state: str = ""       # `cache.output_state` after that build
     sources: dict[str, tuple] = field(default_factory=dict)  # stat of each copied file when copied
@@ -183,6 +186,8 @@ class RenderCache:
     timings: dict[str, float] = field(default_factory=dict)  # of the last build: "pages", "search"
     environment: tuple | None = None  # ((template digest, folder), the Jinja environment)
     model: ModelState | None = None  # the checked content of the last build (None: check it all)
+    shown: tuple | None = None    # ((template digest, folder), `listed_fields` of those templates)
+    produced: dict[str, Output] = field(default_factory=dict)  # the last render's outputs by path
 
     def wait_search(self) -> None:
         """Return when no search bundle is being made."""
@@ -347,11 +352,17 @@ class CachingExporter(Exporter):
     data files from per-briefing fragments kept between builds."""
 
     def __init__(self, site: Site, last: dict[str, tuple[tuple, Output]], fragments: dict[str, tuple[object, tuple]],
-                 token: Callable[[Briefing], object] | None = None):
+                 token: Callable[[Briefing], object] | None = None, memo: dict | None = None,
+                 changed: set[str] | None = None):
         super().__init__(site)
         self.last = last
         self.fresh: dict[str, tuple[tuple, Output]] = {}
         self.fragments = fragments
+        # The data files' parts as bytes, kept between builds by serve (see `data_files`).
+        self.memo = memo if memo is not None else {}
+        # serve: the slugs whose briefing is another object than in the build that made `fragments`
+        # (None: compare each briefing's token).
+        self.changed = changed
         # What a briefing's fragments are kept under: the briefing object itself (serve, where an
         # unchanged briefing is the same object), or its folder's content hash (`build`, reuse.py).
         self.token = token or (lambda briefing: briefing)
@@ -383,35 +394,86 @@ class CachingExporter(Exporter):
         return made
 
     def data_files(self) -> list[Output]:
+        site, memo, changed = self.site, self.memo, self.changed
+        chunks = memo.setdefault("chunks", {})  # slug -> (its fragment, its briefings item, its quotes items)
+        items: list[bytes] = []
+        quotes: list[bytes] = []
+        for b in site.briefings:
+            slug = b.slug
+            # serve: a briefing whose object did not change has the fragment it had (`changed`: None, check)
+            made = self.fragments[slug][1] if changed is not None and slug not in changed and slug in self.fragments \
+                else self.fragment(b, own_entries(b))
+            hit = chunks.get(slug)
+            if hit is None or hit[0] is not made:
+                hit = chunks[slug] = (made, ", ".join(made[0]).encode("utf-8"), ", ".join(made[1]).encode("utf-8"))
+            items.append(hit[1])
+            if hit[2]:
+                quotes.append(hit[2])
+        present = {b.slug for b in site.briefings}
+        for slug in set(self.fragments) - present if changed is None else [s for s in changed if s not in present]:
+            self.fragments.pop(slug, None)
+            chunks.pop(slug, None)
+        shell = Exporter(replace(site, briefings=(), timeline=(), actors=()))
+        return [self.spliced("data/briefings.json", shell.briefings_data(), "briefings", items),
+                self.spliced("data/actors.json", shell.actors_data(), "actors", self.actor_items()),
+                self.spliced("data/quotes.json", shell.quotes_data(), "quotes", quotes),
+                self.spliced("data/timeline.json", shell.timeline_data(), "events", self.event_items())]
+
+
+    def spliced(self, path: str, shell: dict, name: str, items: list[bytes]) -> Output:
+        """`exports.dump(shell)` with the JSON texts `items` as the list `name` (empty in `shell`):
+        json.dumps writes a list's items one after the other with ", " between them. The same
+        Output as last time when nothing in it changed (the writer then compares nothing)."""
+        text = json.dumps(shell, ensure_ascii=False, sort_keys=True)
+        empty = json.dumps(name) + ": []"
+        at = text.index(empty) + len(empty) - 1  # the first key in sorted order holding a list: before any user text
+        ends = (text[:at].encode("utf-8"), (text[at:] + "\n").encode("utf-8"))
+        last = self.memo.get(path)
+        if last is not None and last[0] == ends and last[1] == items:  # mostly the same objects: `is` tests
+            return last[2]
+        output = Output(path, ends[0] + b", ".join(items) + ends[1])
+        self.memo[path] = (ends, items, output)
+        return output
+
+    def actor_items(self) -> list[bytes]:
+        """Each actor's item of actors.json, made again when the actor or its briefings changed."""
         site = self.site
-        by_slug: dict[str, list] = {}
-        for entry in site.timeline:
-            by_slug.setdefault(entry.briefing.slug, []).append(entry)
-        parts = {b.slug: self.fragment(b, tuple(by_slug.get(b.slug, ()))) for b in site.briefings}
-        for slug in set(self.fragments) - set(parts):
-            del self.fragments[slug]
-        counts: dict[str, int] = {}
-        events = []
-        for entry in site.timeline:  # in the site's order; each briefing's events in its own
-            slug = entry.briefing.slug
-            events.append(parts[slug][2][counts.get(slug, 0)])
-            counts[slug] = counts.get(slug, 0) + 1
-        empty = replace(site, briefings=(), timeline=())
-        shell = Exporter(empty)
-        briefings = splice(shell.briefings_data(), "briefings", (t for b in site.briefings for t in parts[b.slug][0]))
-        quotes = splice(shell.quotes_data(), "quotes", (t for b in site.briefings for t in parts[b.slug][1]))
-        timeline = splice(shell.timeline_data(), "events", events)
-        return [Output("data/briefings.json", briefings), Output("data/actors.json", dump(self.actors_data())),
-                Output("data/quotes.json", quotes), Output("data/timeline.json", timeline)]
+        known = self.memo.setdefault("actors", {})
+        items = []
+        for actor in site.actors:
+            listed = site.briefings_by_actor.get(actor.id, ())
+            hit = known.get(actor.id)
+            if hit is None or hit[0] is not actor or hit[1] is not listed:
+                alone = Exporter(replace(site, actors=(actor,)))
+                hit = known[actor.id] = (actor, listed, json.dumps(alone.actors_data()["actors"][0],
+                                                                   ensure_ascii=False, sort_keys=True).encode("utf-8"))
+            items.append(hit[2])
+        for actor_id in set(known) - {a.id for a in site.actors}:
+            del known[actor_id]
+        return items
+
+    def event_items(self) -> list[bytes]:
+        """timeline.json's events, in the site's order: an entry kept from the last build (the same
+        object: `model.update_site`) has the text it had; the others' from their briefing's fragment."""
+        timeline = self.site.timeline
+        last, texts = self.memo.get("events", ((), []))
+        if last is not timeline:
+            by_id = dict(zip(map(id, last), texts)) if self.changed is not None else {}
+            texts = [by_id.get(id(entry)) for entry in timeline]
+            counts: dict[str, int] = {}
+            for index in [i for i, text in enumerate(texts) if text is None]:  # every entry of a changed briefing
+                slug = timeline[index].briefing.slug
+                texts[index] = self.fragments[slug][1][2][counts.get(slug, 0)].encode("utf-8")
+                counts[slug] = counts.get(slug, 0) + 1
+            self.memo["events"] = (timeline, texts)
+        return texts
 
 
-def splice(shell: dict, name: str, items: Iterable[str]) -> bytes:
-    """`exports.dump(shell)` with the JSON texts `items` as the list `name` (empty in `shell`):
-    json.dumps writes a list's items one after the other with ", " between them."""
-    text = json.dumps(shell, ensure_ascii=False, sort_keys=True)
-    empty = json.dumps(name) + ": []"
-    at = text.index(empty)  # the first key in sorted order that holds a list: before any user text
-    return (text[:at + len(empty) - 1] + ", ".join(items) + text[at + len(empty) - 1:] + "\n").encode("utf-8")
+def own_entries(briefing: Briefing) -> tuple[TimelineEntry, ...]:
+    """The briefing's timeline entries in the site's order (`model.make_site`)."""
+    return tuple(sorted((TimelineEntry(event, briefing) for event in briefing.timeline),
+                        key=lambda e: (e.event.date, e.event.text)))
+
 
 
 class CachingRenderer(PageRenderer):
@@ -421,26 +483,36 @@ class CachingRenderer(PageRenderer):
         super().__init__(site, folder)
         self.cache = cache
         self.exports = CachingExporter(site, cache.exports, cache.fragments)
+        self.exports.fresh = cache.exports  # updated in place, as `fresh` below
         self.digest, self.site_readers = template_state(folder)
         if cache.environment is not None and cache.environment[0] == (self.digest, folder):
             self.env = cache.environment[1]  # its templates compiled already
         cache.environment = ((self.digest, folder), self.env)
         self.state = (self.digest, site.config, dict(site.history))
-        self.fresh: dict[str, tuple[tuple, Output]] = {}
+        # The pages and exports dictionaries are kept and updated in place (`render_incremental` drops
+        # the paths no longer made): copying 20,000 entries per build cost more than the edit.
+        self.fresh = cache.pages
         self.groups: dict[tuple, tuple[object, list[Output]]] = {}
         self.rendered: list[str] = []
         self.reused: list[str] = []
+        self.reused_groups: list[tuple[Output, ...]] = []
         last = cache.site
         self.same = last is not None and cache.state == self.state
         if not self.same:
             cache.groups.clear()
             cache.fragments.clear()
-        before = {b.slug: b for b in last.briefings} if last is not None else {}
-        now = {b.slug: b for b in site.briefings}
-        self.changed = {slug for slug in before.keys() | now.keys() if before.get(slug) is not now.get(slug)}
+            cache.data.clear()
+        # The briefings that are other objects than last time, found by identity (C-speed set operations).
+        old_ids = set(map(id, last.briefings)) if last is not None else set()
+        new_ids = set(map(id, site.briefings))
+        before = {b.slug: b for b in last.briefings if id(b) not in new_ids} if last is not None else {}
+        now = {b.slug: b for b in site.briefings if id(b) not in old_ids}
+        self.changed = before.keys() | now.keys()
         # A briefing edited where no listing looks (its article, say) leaves the listings as they were:
         # they see the fields the templates other than briefing.html name, and those are equal.
-        shown = listed_fields(folder)
+        if cache.shown is None or cache.shown[0] != (self.digest, folder):
+            cache.shown = ((self.digest, folder), listed_fields(folder))
+        shown = cache.shown[1]
         self.canon = {id(now[slug]): before[slug] for slug in self.changed
                       if slug in now and slug in before and all(getattr(now[slug], name) == getattr(before[slug], name)
                                                                 for name in shown)}
@@ -449,6 +521,8 @@ class CachingRenderer(PageRenderer):
         self.actors = {c.actor.id for b in versions for c in b.cast} | \
             {a.id for b in versions for q in b.quotes for a in (q.speaker, q.to) if a is not None}
         self.tags = {tag for b in versions for tag in b.tags}
+        self.exports.memo = cache.data
+        self.exports.changed = self.changed if self.same else None
         # Reused when its inputs are the same objects as last time (cheap `is` tests, no context).
         self.quiet = self.same and not self.listed
 
@@ -472,13 +546,8 @@ class CachingRenderer(PageRenderer):
         objects, else made again."""
         hit = self.cache.groups.get(key)
         if hit is not None and unchanged and self.same and template not in self.site_readers \
-                and same_objects(hit[0], inputs if seen is None else seen):
-            for output in hit[1]:
-                if output.path in self.cache.pages:
-                    self.fresh[output.path] = self.cache.pages[output.path]
-                if output.path in self.cache.exports:
-                    self.exports.fresh[output.path] = self.cache.exports[output.path]
-                self.reused.append(output.path)
+                and (seen is TRUSTED or same_objects(hit[0], inputs if seen is None else seen)):
+            self.reused_groups.append(hit[1])  # their pages and exports stay in `fresh` as they are
             self.groups[key] = (inputs, hit[1])
             return list(hit[1])  # the caller may extend the list it is given
         outputs = make()
@@ -487,8 +556,9 @@ class CachingRenderer(PageRenderer):
 
     def briefing(self, briefing: Briefing) -> list[Output]:
         history = self.site.history.get(briefing.slug)
+        # Not in `changed`: the same object as last time, with the same history (`self.same`).
         return self.group(("briefing", briefing.slug), (briefing, history), briefing.slug not in self.changed,
-                          lambda: super(CachingRenderer, self).briefing(briefing), "briefing.html")
+                          lambda: super(CachingRenderer, self).briefing(briefing), "briefing.html", TRUSTED)
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         return self.group(("actor", actor.id), (actor,), actor.id not in self.actors,
@@ -503,11 +573,16 @@ class CachingRenderer(PageRenderer):
         # `site.timeline`, and then too the entries are their inputs.
         shared = any(name.startswith("_") or name == "base.html" for name in self.site_readers)
         only_timeline = not shared and reads_only(self.folder / "timeline.html", "timeline")
-        entries = tuple(x for e in self.site.timeline for x in (e.event, e.briefing))
-        seen = tuple(self.canon.get(id(x), x) for x in entries) if self.canon else entries
-        return self.group(("timeline",), entries, only_timeline or self.quiet,
+        entries = self.site.timeline
+        hit = self.cache.groups.get(("timeline",))
+        # The same entries: the same objects, or equal events of listing-equal briefings.
+        same = hit is not None and len(hit[0]) == len(entries) and all(
+            old.event == new.event and self.canon.get(id(new.briefing), new.briefing) is old.briefing
+            for old, new in [(hit[0][i], entries[i]) for i, kept in enumerate(map(operator.is_, hit[0], entries))
+                             if not kept])
+        return self.group(("timeline",), entries, (only_timeline or self.quiet) and same,
                           lambda: super(CachingRenderer, self).timeline_pages(),
-                          "" if only_timeline else "timeline.html", seen)
+                          "" if only_timeline else "timeline.html", TRUSTED)
 
     def feed(self) -> Output:
         return self.group(("feed",), (*self.site.briefings[:20], self.site.updated), True,
@@ -516,6 +591,29 @@ class CachingRenderer(PageRenderer):
     def index_pages(self) -> list[Output]:
         return self.group(("index",), (), not self.listed, lambda: super(CachingRenderer, self).index_pages(),
                           "index.html")
+
+    def sitemap(self, outputs: list[Output]) -> Output:
+        """`render.sitemap`, each page's line kept from last time unless its briefing changed."""
+        memo = self.exports.memo
+        known: dict[str, str] = memo.setdefault("sitemap lines", {})
+        for slug in self.changed:  # a briefing page's line has the briefing's date
+            known.pop(urls.briefing_page(slug), None)
+        lastmod: dict | None = None
+        lines = []
+        for output in outputs:
+            path = output.path
+            if path.endswith("index.html"):
+                line = known.get(path)
+                if line is None:
+                    if lastmod is None:
+                        lastmod = {urls.briefing_page(b.slug): b.date for b in self.site.briefings}
+                    line = known[path] = sitemap_line(self.site, path, lastmod.get(path))
+                lines.append(line)
+        last = memo.get("sitemap")
+        if last is None or last[0] != lines:  # mostly the same objects: `is` tests
+            last = memo["sitemap"] = (lines, Output("sitemap.xml", ("\n".join([*SITEMAP_HEAD, *lines, "</urlset>"])
+                                                                   + "\n").encode("utf-8")))
+        return last[1]
 
 
 # What the listings may read of a briefing besides the fields named: a property or method, and the
@@ -546,12 +644,19 @@ def same_objects(a: object, b: object) -> bool:
     return a == b
 
 
+TRUSTED = object()  # `group(seen=TRUSTED)`: the caller knows the inputs are those of last time
+
+
 def render_incremental(site: Site, cache: RenderCache, folder: Path | None = None) -> list[Output]:
     """Every output of the site (the same list as `render_site`), reusing unchanged pages."""
     renderer = CachingRenderer(site, folder or templates_dir(), cache)
     outputs = renderer.all()
-    cache.pages, cache.rendered, cache.reused = renderer.fresh, renderer.rendered, renderer.reused
-    cache.exports = renderer.exports.fresh
+    cache.produced = {output.path: output for output in outputs}
+    for kept in (renderer.fresh, renderer.exports.fresh):
+        for path in kept.keys() - cache.produced.keys():
+            del kept[path]
+    cache.rendered = renderer.rendered
+    cache.reused = renderer.reused + [output.path for outputs in renderer.reused_groups for output in outputs]
     cache.groups = renderer.groups
     cache.site, cache.state = site, renderer.state
     return outputs
@@ -606,12 +711,20 @@ def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple],
         cache.timings["search"] = clock.stages.get("search", 0.0)
         return files
     previous, cache.written = cache.written, None  # unknown until the writes are done
+    count = len(outputs)
+    produced = cache.produced if len(cache.produced) == len(outputs) else None  # else a path comes twice
+    if produced is not None:
+        # Only what may differ goes to the writer: an output that is the very object it wrote last
+        # time is on disk as it is (a copied file is looked at each time: its source may have changed).
+        outputs = [o for o in outputs if o.copy_from is not None or previous.get(o.path) is not o]
+        previous = {**{o.path: previous[o.path] for o in outputs if o.path in previous},
+                    **{path: previous[path] for path in previous.keys() - produced.keys()}}
     try:
         write_in_place(outputs, out, previous, cache.sources)
     except OSError as exc:
         raise UsageError(f"cannot write the site to {out}: {exc.strerror or exc}"
                          + (f" ({exc.filename})" if exc.filename else "")) from exc
-    cache.written, cache.written_state = {o.path: o for o in outputs}, output_state(out)
+    cache.written, cache.written_state = produced or {o.path: o for o in outputs}, output_state(out)
     clock.lap("write")
     if cache.indexer is None:
         cache.indexer = SearchIndexer()
@@ -619,7 +732,7 @@ def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple],
     if not cache.background:
         cache.wait_search()
         clock.stages["search"] = cache.timings.get("search", 0.0)
-    return len(outputs)
+    return count
 
 
 def source_stat(path: Path | None) -> tuple:

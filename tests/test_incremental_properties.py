@@ -154,7 +154,9 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
             "restore": ACTORS,
         }[args[0]]
     elif kind == "page_size":
-        files["site.yaml"] = f"title: Archive\npage_size: {args[0]}\n"
+        # With a base_url (absolute links, a sitemap) or without, by turns.
+        files["site.yaml"] = f"title: Archive\npage_size: {args[0]}\n" + \
+            ("base_url: https://archive.example.org/\n" if args[0] % 2 else "")
     elif kind == "template":
         name, old, new = TEMPLATE_EDITS[args[0]]
         path = templates / name
@@ -216,7 +218,8 @@ def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
         root = Path(tmp)
         src, templates = root / "content", root / "templates"
         shutil.copytree(templates_dir(), templates)
-        files = {"site.yaml": "title: Archive\npage_size: 2\n", "actors.yaml": ACTORS,
+        files = {"site.yaml": "title: Archive\npage_size: 2\nbase_url: https://archive.example.org/\n",
+                 "actors.yaml": ACTORS,
                  **briefing_files("alpha", 1), **briefing_files("beta", 2, "Second", "history"),
                  "alpha/figure.png": "first"}
         src.mkdir()

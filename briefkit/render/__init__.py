@@ -149,7 +149,7 @@ class PageRenderer:
         outputs.extend(self.exports.data_files())
         outputs.append(self.feed())
         if site.config.base_url:
-            outputs.append(Output("sitemap.xml", sitemap(site, outputs)))
+            outputs.append(self.sitemap(outputs))
         outputs.append(Output("robots.txt", robots(site)))
         return outputs
 
@@ -189,6 +189,9 @@ class PageRenderer:
 
     def feed(self) -> Output:
         return Output("feed.xml", feed(self.site))
+
+    def sitemap(self, outputs: list[Output]) -> Output:
+        return Output("sitemap.xml", sitemap(self.site, outputs))
 
 
 def posix_dirname(path: str) -> str:
@@ -233,17 +236,19 @@ def feed(site: Site) -> bytes:
     return fg.atom_str(pretty=True)
 
 
+SITEMAP_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+
+
+def sitemap_line(site: Site, path: str, mod: dt.date | None) -> str:
+    """A page's line in the sitemap (`mod`: the briefing's date, for a briefing page)."""
+    return (f"  <url><loc>{escape((site.config.base_url or '') + urls.pretty(path))}</loc>"
+            + (f"<lastmod>{mod.isoformat()}</lastmod>" if mod else "") + "</url>")
+
+
 def sitemap(site: Site, outputs: list[Output]) -> bytes:
-    base = site.config.base_url or ""
     lastmod = {urls.briefing_page(b.slug): b.date for b in site.briefings}
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for output in outputs:
-        if output.path.endswith("index.html"):
-            mod = lastmod.get(output.path)
-            lines.append(f"  <url><loc>{escape(base + urls.pretty(output.path))}</loc>"
-                         + (f"<lastmod>{mod.isoformat()}</lastmod>" if mod else "") + "</url>")
-    lines.append("</urlset>")
+    lines = [*SITEMAP_HEAD, *(sitemap_line(site, output.path, lastmod.get(output.path))
+                              for output in outputs if output.path.endswith("index.html")), "</urlset>"]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
