@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import operator
 import os
@@ -508,6 +509,7 @@ class CachingRenderer(PageRenderer):
         before = {b.slug: b for b in last.briefings if id(b) not in new_ids} if last is not None else {}
         now = {b.slug: b for b in site.briefings if id(b) not in old_ids}
         self.changed = before.keys() | now.keys()
+        self.now = now  # the briefings in `changed` that are on the site
         # A briefing edited where no listing looks (its article, say) leaves the listings as they were:
         # they see the fields the templates other than briefing.html name, and those are equal.
         if cache.shown is None or cache.shown[0] != (self.digest, folder):
@@ -598,7 +600,8 @@ class CachingRenderer(PageRenderer):
         known: dict[str, str] = memo.setdefault("sitemap lines", {})
         for slug in self.changed:  # a briefing page's line has the briefing's date
             known.pop(urls.briefing_page(slug), None)
-        lastmod: dict | None = None
+        # The dates of all briefing pages are looked up only when lines of unchanged ones are missing.
+        lastmod: dict | None = {urls.briefing_page(b.slug): b.date for b in self.now.values()} if known else None
         lines = []
         for output in outputs:
             path = output.path
@@ -678,13 +681,14 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         raise ContentError(report.sorted())
     files = pages = 0
     if options.write:
-        site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
+        site = replace(site, history=load_history(options.src, set(map(operator.attrgetter("slug"), site.briefings))))
         try:
             outputs = render_incremental(site, cache, options.templates)
         except BaseException:
             cache.site = None  # the render cache is half updated: the next build renders everything
             raise
-        pages = sum(output.path.endswith(".html") for output in outputs)
+        pages = sum(map(str.endswith, cache.produced, itertools.repeat(".html"))) \
+            if len(cache.produced) == len(outputs) else sum(output.path.endswith(".html") for output in outputs)
         clock.lap("render")
         files = write_changes(site, outputs, lambda: search_records(site, found), options, cache, clock)
     cache.timings["pages"] = clock.total()
@@ -692,8 +696,8 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         # The pages stay in memory for the next builds: keep the collector from walking them all
         # again (a full collection at 10,000 briefings took as long as the edit itself).
         gc.freeze()
-    return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                       files, clock.stages, pages)
+    quotes = sum(map(len, map(operator.attrgetter("quotes"), site.briefings)))
+    return BuildReport(report.sorted(), len(site.briefings), quotes, files, clock.stages, pages)
 
 
 def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple], options: BuildOptions,

@@ -229,19 +229,19 @@ def update_site(site: Site, removed: list[Briefing], added: list[Briefing]) -> S
 
     def redo(index: Mapping[str, tuple], names: set[str], items: Callable[[Briefing], list[tuple[str, object]]],
              owner: Callable[[object], Briefing]) -> Mapping[str, tuple]:
-        """The index with the entries of `names` made again: kept ones, then `added`'s, in site order."""
+        """The index with the entries of `names` made again: `removed`'s taken out, `added`'s put in
+        their place in site order (after equal ones: a briefing's own items keep their order)."""
         fresh = {name: [x for x in index.get(name, ()) if id(owner(x)) not in gone] for name in names}
         for briefing in added:
             for name, item in items(briefing):
-                fresh[name].append(item)
+                insort(fresh[name], item, key=lambda x: order(owner(x)))
         merged = dict(index)
         for name, kept in fresh.items():
-            kept.sort(key=lambda x: order(owner(x)))  # stable: a briefing's own items keep their order
             if kept:
                 merged[name] = tuple(kept)
             else:
                 merged.pop(name, None)
-        return MappingProxyType(dict(sorted(merged.items())))
+        return MappingProxyType(merged if names <= index.keys() else dict(sorted(merged.items())))
 
     same = lambda b: b  # noqa: E731
     by_actor = redo(site.briefings_by_actor, {c.actor.id for b in changed for c in b.cast},
