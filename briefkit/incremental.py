@@ -53,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -70,7 +71,7 @@ from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
 from .reuse import collector_paused
 from . import urls
 from .render import SITEMAP_HEAD, PageRenderer, sitemap_line, templates_dir
-from .search import SearchIndexError
+from .search import SearchIndexError, shard_count, shard_folder, shard_of
 from .speakers import Conflicts
 from .text.render import Renderer
 from .validation import Options, check_inline_actors, check_registry
@@ -593,6 +594,25 @@ class CachingRenderer(PageRenderer):
     def index_pages(self) -> list[Output]:
         return self.group(("index",), (), not self.listed, lambda: super(CachingRenderer, self).index_pages(),
                           "index.html")
+
+    def search_bundles(self) -> tuple[str, ...]:
+        """`search.merged_bundles`, with each briefing's shard kept while the shard count is the same."""
+        count = shard_count(len(self.site.briefings))
+        memo = self.exports.memo.get("shards")
+        if memo is None or memo[0] != count:
+            shard = {b.slug: shard_of(urls.briefing_page(b.slug), count) for b in self.site.briefings}
+            memo = self.exports.memo["shards"] = (count, shard, Counter(shard.values()))
+        else:
+            _, shard, used = memo
+            for slug in self.changed:
+                if slug in shard:
+                    used[shard.pop(slug)] -= 1
+                if slug in self.now:
+                    shard[slug] = shard_of(urls.briefing_page(slug), count)
+                    used[shard[slug]] += 1
+        if count == 1:
+            return ()
+        return tuple(f"{shard_folder(i)}/" for i in sorted(i for i, n in memo[2].items() if n > 0 and i != 0))
 
     def sitemap(self, outputs: list[Output]) -> Output:
         """`render.sitemap`, each page's line kept from last time unless its briefing changed."""

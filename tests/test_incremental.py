@@ -427,3 +427,19 @@ def test_update_site_gives_the_site_make_site_gives(tmp_path):
     # The timeline entries of the briefings left alone are the very objects they were.
     updated = update_site(site, [second], [moved])
     assert all(any(e is old for old in site.timeline) for e in updated.timeline if e.briefing is not moved)
+
+
+def test_renames_keep_the_search_page_shards_as_in_a_cold_build(tmp_path, monkeypatch):
+    from briefkit import search
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)  # the example's 3 briefings in 2 shards
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    cache = RenderCache()
+    cache.folders.watched = True
+    served, cold = served_and_cold(src, tmp_path, cache, [])
+    assert served == cold
+    for old, new in [(SLUG, "a-renamed-briefing"), ("a-renamed-briefing", "zz-renamed"), (OTHERS[0], "b-other")]:
+        (src / old).rename(src / new)
+        served, cold = served_and_cold(src, tmp_path, cache, [src / old, src / new])
+        assert served == cold

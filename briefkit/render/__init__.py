@@ -141,7 +141,7 @@ class PageRenderer:
         outputs.extend(self.timeline_pages())
         outputs.append(self.page("search.html", "search/index.html", "Search",
                                  description=f"Search {site.config.title}: briefings, quotes and actors",
-                                 search_bundles=merged_bundles(site)))
+                                 search_bundles=self.search_bundles()))
         base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
         outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
         outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)
@@ -192,6 +192,9 @@ class PageRenderer:
 
     def sitemap(self, outputs: list[Output]) -> Output:
         return Output("sitemap.xml", sitemap(self.site, outputs))
+
+    def search_bundles(self) -> tuple[str, ...]:
+        return merged_bundles(self.site)
 
 
 def posix_dirname(path: str) -> str:
