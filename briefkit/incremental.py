@@ -169,7 +169,6 @@ class RenderCache:
 
     pages: dict[str, tuple[tuple, Output]] = field(default_factory=dict)  # page -> (its arguments, output)
     rendered: list[str] = field(default_factory=list)  # pages rendered by the last build
-    reused: list[str] = field(default_factory=list)    # pages taken from the build before
     briefings: dict = field(default_factory=dict)       # checked briefings by content hash (cache.py)
     search: SearchMemo = field(default_factory=SearchMemo)  # the last search bundle
     exports: dict[str, tuple[tuple, Output]] = field(default_factory=dict)  # annotations.jsonld by path
@@ -190,6 +189,13 @@ class RenderCache:
     model: ModelState | None = None  # the checked content of the last build (None: check it all)
     shown: tuple | None = None    # ((template digest, folder), `listed_fields` of those templates)
     produced: dict[str, Output] = field(default_factory=dict)  # the last render's outputs by path
+    before: dict[str, Output] = field(default_factory=dict)  # the render's before that
+    briefing_groups: dict[str, tuple[Output, ...]] = field(default_factory=dict)  # each briefing's outputs
+
+    @property
+    def reused(self) -> list[str]:
+        """The outputs of the last build taken whole from the build before."""
+        return [path for path, output in self.produced.items() if self.before.get(path) is output]
 
     def wait_search(self) -> None:
         """Return when no search bundle is being made."""
@@ -496,8 +502,6 @@ class CachingRenderer(PageRenderer):
         self.fresh = cache.pages
         self.groups: dict[tuple, tuple[object, list[Output]]] = {}
         self.rendered: list[str] = []
-        self.reused: list[str] = []
-        self.reused_groups: list[tuple[Output, ...]] = []
         last = cache.site
         self.same = last is not None and cache.state == self.state
         if not self.same:
@@ -534,8 +538,6 @@ class CachingRenderer(PageRenderer):
         if template not in self.site_readers or self.quiet:
             hit = self.cache.pages.get(path)
             if hit is not None and hit[0] == key:
-                self.fresh[path] = hit
-                self.reused.append(path)
                 return hit[1]
         output = super().page(template, path, title, root, **dict(context))
         self.fresh[path] = (key, output)
@@ -550,18 +552,24 @@ class CachingRenderer(PageRenderer):
         hit = self.cache.groups.get(key)
         if hit is not None and unchanged and self.same and template not in self.site_readers \
                 and (seen is TRUSTED or same_objects(hit[0], inputs if seen is None else seen)):
-            self.reused_groups.append(hit[1])  # their pages and exports stay in `fresh` as they are
             self.groups[key] = (inputs, hit[1])
             return list(hit[1])  # the caller may extend the list it is given
         outputs = make()
         self.groups[key] = (inputs, tuple(outputs))
         return outputs
 
-    def briefing(self, briefing: Briefing) -> list[Output]:
-        history = self.site.history.get(briefing.slug)
-        # Not in `changed`: the same object as last time, with the same history (`self.same`).
-        return self.group(("briefing", briefing.slug), (briefing, history), briefing.slug not in self.changed,
-                          lambda: super(CachingRenderer, self).briefing(briefing), "briefing.html", TRUSTED)
+    def briefing_pages(self) -> list[Output]:
+        # Each briefing's outputs are kept by slug; those of a briefing that is the same object as last
+        # time, with the same history, templates and config (`self.same`), are taken as they are.
+        kept = self.cache.briefing_groups
+        if not self.same or "briefing.html" in self.site_readers:
+            kept.clear()
+        for slug in self.changed:
+            kept.pop(slug, None)
+        for briefing in (self.now.values() if kept else self.site.briefings):
+            kept[briefing.slug] = tuple(PageRenderer.briefing(self, briefing))
+        return list(itertools.chain.from_iterable(map(kept.__getitem__, map(operator.attrgetter("slug"),
+                                                                              self.site.briefings))))
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         return self.group(("actor", actor.id), (actor,), actor.id not in self.actors,
@@ -674,12 +682,11 @@ def render_incremental(site: Site, cache: RenderCache, folder: Path | None = Non
     """Every output of the site (the same list as `render_site`), reusing unchanged pages."""
     renderer = CachingRenderer(site, folder or templates_dir(), cache)
     outputs = renderer.all()
-    cache.produced = {output.path: output for output in outputs}
+    cache.before, cache.produced = cache.produced, {output.path: output for output in outputs}
     for kept in (renderer.fresh, renderer.exports.fresh):
         for path in kept.keys() - cache.produced.keys():
             del kept[path]
     cache.rendered = renderer.rendered
-    cache.reused = renderer.reused + [output.path for outputs in renderer.reused_groups for output in outputs]
     cache.groups = renderer.groups
     cache.site, cache.state = site, renderer.state
     return outputs

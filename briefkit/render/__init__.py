@@ -130,8 +130,7 @@ class PageRenderer:
     def all(self) -> list[Output]:
         site = self.site
         outputs = self.index_pages()
-        for briefing in site.briefings:
-            outputs.extend(self.briefing(briefing))
+        outputs.extend(self.briefing_pages())
         outputs.append(self.page("actors.html", "actors/index.html", "Actors"))
         for actor in site.actors:
             outputs.extend(self.actor_pages(actor))
@@ -159,6 +158,9 @@ class PageRenderer:
         site = self.site
         return [self.page("index.html", path, page_title(site.config.title, pager), briefings=items, pager=pager)
                 for path, items, pager in paginate("index.html", site.briefings, site.config.page_size)]
+
+    def briefing_pages(self) -> list[Output]:
+        return [output for briefing in self.site.briefings for output in self.briefing(briefing)]
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         site = self.site
