@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,34 +221,44 @@ def update_site(site: Site, removed: list[Briefing], added: list[Briefing]) -> S
     if not removed and not added:
         return site
     order = lambda b: (-b.date.toordinal(), b.slug)  # noqa: E731 (make_site's order)
-    gone = {id(b) for b in removed}
     changed = [*removed, *added]
-    ordered = [b for b in site.briefings if id(b) not in gone]
+    # Found by bisection, not by a pass over every briefing: each list is in site order, and the
+    # items of one briefing are the only ones with its place (slugs are unique).
+    ordered = list(site.briefings)
+    for briefing in removed:
+        del ordered[bisect_left(ordered, order(briefing), key=order)]
     for briefing in added:
         insort(ordered, briefing, key=order)
 
-    def redo(index: Mapping[str, tuple], names: set[str], items: Callable[[Briefing], list[tuple[str, object]]],
+    def redo(index: Mapping[str, tuple], items: Callable[[Briefing], list[tuple[str, object]]],
              owner: Callable[[object], Briefing]) -> Mapping[str, tuple]:
-        """The index with the entries of `names` made again: `removed`'s taken out, `added`'s put in
-        their place in site order (after equal ones: a briefing's own items keep their order)."""
-        fresh = {name: [x for x in index.get(name, ()) if id(owner(x)) not in gone] for name in names}
+        """The index with `removed`'s items taken out and `added`'s put in their place in site order
+        (after equal ones: a briefing's own items keep their order)."""
+        lists: dict[str, list] = {}
+        place = lambda x: order(owner(x))  # noqa: E731
+        for briefing in removed:
+            for name in dict.fromkeys(name for name, _ in items(briefing)):
+                if name not in lists:
+                    lists[name] = list(index.get(name, ()))
+                at = order(briefing)
+                del lists[name][bisect_left(lists[name], at, key=place):bisect_right(lists[name], at, key=place)]
         for briefing in added:
             for name, item in items(briefing):
-                insort(fresh[name], item, key=lambda x: order(owner(x)))
+                if name not in lists:
+                    lists[name] = list(index.get(name, ()))
+                insort(lists[name], item, key=place)
         merged = dict(index)
-        for name, kept in fresh.items():
+        for name, kept in lists.items():
             if kept:
                 merged[name] = tuple(kept)
             else:
                 merged.pop(name, None)
-        return MappingProxyType(merged if names <= index.keys() else dict(sorted(merged.items())))
+        return MappingProxyType(merged if lists.keys() <= index.keys() else dict(sorted(merged.items())))
 
     same = lambda b: b  # noqa: E731
-    by_actor = redo(site.briefings_by_actor, {c.actor.id for b in changed for c in b.cast},
-                    lambda b: [(c.actor.id, b) for c in b.cast], same)
-    quotes_by = redo(site.quotes_by_actor, {q.speaker.id for b in changed for q in b.quotes},
-                     lambda b: [(q.speaker.id, (b, q)) for q in b.quotes], lambda x: x[0])
-    by_tag = redo(site.briefings_by_tag, {t for b in changed for t in b.tags}, lambda b: [(t, b) for t in b.tags], same)
+    by_actor = redo(site.briefings_by_actor, lambda b: [(c.actor.id, b) for c in b.cast], same)
+    quotes_by = redo(site.quotes_by_actor, lambda b: [(q.speaker.id, (b, q)) for q in b.quotes], lambda x: x[0])
+    by_tag = redo(site.briefings_by_tag, lambda b: [(t, b) for t in b.tags], same)
     actors = {a.id: a for a in site.actors}
     for actor_id in {c.actor.id for b in changed for c in b.cast}:
         listed = by_actor.get(actor_id)
@@ -257,7 +267,10 @@ def update_site(site: Site, removed: list[Briefing], added: list[Briefing]) -> S
         else:
             actors.pop(actor_id, None)
     entry_order = lambda e: (e.event.date, e.briefing.date, e.briefing.slug, e.event.text)  # noqa: E731
-    entries = [e for e in site.timeline if id(e.briefing) not in gone]
+    entries = list(site.timeline)
+    for briefing in removed:
+        for event in briefing.timeline:  # equal events of one briefing: either one
+            del entries[bisect_left(entries, (event.date, briefing.date, briefing.slug, event.text), key=entry_order)]
     for briefing in added:
         for event in briefing.timeline:  # after equal ones: a briefing's events keep their order
             insort(entries, TimelineEntry(event, briefing), key=entry_order)

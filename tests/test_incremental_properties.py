@@ -246,3 +246,56 @@ def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
             cached = outcome(lambda: (build(cached_options), root / "cached"))
             assert served == cold, step
             assert cached == cold, step
+
+
+def example_briefing():
+    from briefkit.cache import MemoryStore, build_model_cached
+    from briefkit.diagnostics import Report
+    from briefkit.validation import Options
+    from conftest import EXAMPLE
+
+    site = build_model_cached(EXAMPLE, "briefings", Options(), Report(), MemoryStore({}))
+    return max(site.briefings, key=lambda b: len(b.cast))
+
+
+EXAMPLE_BRIEFING = []  # checked once, on first use
+
+
+versions = st.tuples(st.sampled_from("abcdef"), st.integers(1, 4), st.lists(st.sampled_from(TAGS), max_size=2),
+                     st.lists(st.integers(0, 5), max_size=3), st.lists(st.integers(1, 3), max_size=3))
+
+
+@given(st.lists(versions, max_size=6, unique_by=lambda v: v[0]), st.lists(versions, max_size=4))
+def test_update_site_equals_make_site(start, edits):
+    """`model.update_site` (serve's incremental index update) gives what `make_site` gives, for any
+    set of briefings (ties in date, shared tags and actors, equal timeline events) and any edits."""
+    import dataclasses
+    import datetime as dt
+
+    from briefkit.model import Event, SiteConfig, make_site, update_site
+
+    if not EXAMPLE_BRIEFING:
+        EXAMPLE_BRIEFING.append(example_briefing())
+    base = EXAMPLE_BRIEFING[0]
+
+    def make(version):
+        slug, day, tags, cast, events = version
+        return dataclasses.replace(
+            base, slug=slug, date=dt.date(2025, 1, day), tags=tuple(tags),
+            cast=tuple(base.cast[i % len(base.cast)] for i in cast),
+            quotes=tuple(q for q in base.quotes if q.speaker.id in {base.cast[i % len(base.cast)].actor.id for i in cast}),
+            timeline=tuple(Event(dt.date(2025, 2, e), f"event {e}", slug) for e in events))
+
+    briefings = {v[0]: make(v) for v in start}
+    site = make_site(SiteConfig(), list(briefings.values()))
+    for edit in edits:
+        slug = edit[0]
+        removed = [briefings.pop(slug)] if slug in briefings else []
+        added = [] if edit[1] == 4 and removed else [make(edit)]  # day 4 of a present slug: a deletion
+        briefings.update((b.slug, b) for b in added)
+        site = update_site(site, removed, added)
+        expected = make_site(site.config, list(briefings.values()))
+        for name in ("briefings", "actors", "tags", "timeline"):
+            assert getattr(site, name) == getattr(expected, name), name
+        for name in ("briefings_by_actor", "quotes_by_actor", "briefings_by_tag"):
+            assert list(getattr(site, name).items()) == list(getattr(expected, name).items()), name
