@@ -190,6 +190,7 @@ class RenderCache:
     shown: tuple | None = None    # ((template digest, folder), `listed_fields` of those templates)
     produced: dict[str, Output] = field(default_factory=dict)  # the last render's outputs by path
     before: dict[str, Output] = field(default_factory=dict)  # the render's before that
+    pages_count: int | None = None  # the .html files among `produced`
     briefing_groups: dict[str, tuple[Output, ...]] = field(default_factory=dict)  # each briefing's outputs
 
     @property
@@ -369,8 +370,9 @@ class CachingExporter(Exporter):
         # The data files' parts as bytes, kept between builds by serve (see `data_files`).
         self.memo = memo if memo is not None else {}
         # serve: the slugs whose briefing is another object than in the build that made `fragments`
-        # (None: compare each briefing's token).
+        # (None: compare each briefing's token), and those of them on the site.
         self.changed = changed
+        self.now: dict[str, Briefing] = {}
         # What a briefing's fragments are kept under: the briefing object itself (serve, where an
         # unchanged briefing is the same object), or its folder's content hash (`build`, reuse.py).
         self.token = token or (lambda briefing: briefing)
@@ -402,31 +404,34 @@ class CachingExporter(Exporter):
         return made
 
     def data_files(self) -> list[Output]:
-        site, memo, changed = self.site, self.memo, self.changed
-        chunks = memo.setdefault("chunks", {})  # slug -> (its fragment, its briefings item, its quotes items)
-        items: list[bytes] = []
-        quotes: list[bytes] = []
-        for b in site.briefings:
-            slug = b.slug
-            # serve: a briefing whose object did not change has the fragment it had (`changed`: None, check)
-            made = self.fragments[slug][1] if changed is not None and slug not in changed and slug in self.fragments \
-                else self.fragment(b, own_entries(b))
-            hit = chunks.get(slug)
+        site, changed = self.site, self.changed
+        chunks = self.memo.setdefault("chunks", {})  # slug -> (its fragment, its briefings item, its quotes items)
+        slugs = list(map(SLUG, site.briefings))
+        if changed is not None and chunks:
+            # serve: the briefings that are the same objects as last time have the parts they had.
+            for slug in changed:
+                if slug not in self.now:
+                    self.fragments.pop(slug, None)
+                    chunks.pop(slug, None)
+            todo = self.now.values()
+        else:
+            for slug in set(self.fragments) - set(slugs):
+                self.fragments.pop(slug, None)
+                chunks.pop(slug, None)
+            todo = site.briefings
+        for b in todo:
+            made = self.fragment(b, own_entries(b))
+            hit = chunks.get(b.slug)
             if hit is None or hit[0] is not made:
-                hit = chunks[slug] = (made, ", ".join(made[0]).encode("utf-8"), ", ".join(made[1]).encode("utf-8"))
-            items.append(hit[1])
-            if hit[2]:
-                quotes.append(hit[2])
-        present = {b.slug for b in site.briefings}
-        for slug in set(self.fragments) - present if changed is None else [s for s in changed if s not in present]:
-            self.fragments.pop(slug, None)
-            chunks.pop(slug, None)
+                chunks[b.slug] = (made, ", ".join(made[0]).encode("utf-8"), ", ".join(made[1]).encode("utf-8"))
+        parts = list(map(chunks.__getitem__, slugs))
+        items = list(map(operator.itemgetter(1), parts))
+        quotes = list(filter(None, map(operator.itemgetter(2), parts)))
         shell = Exporter(replace(site, briefings=(), timeline=(), actors=()))
         return [self.spliced("data/briefings.json", shell.briefings_data(), "briefings", items),
                 self.spliced("data/actors.json", shell.actors_data(), "actors", self.actor_items()),
                 self.spliced("data/quotes.json", shell.quotes_data(), "quotes", quotes),
                 self.spliced("data/timeline.json", shell.timeline_data(), "events", self.event_items())]
-
 
     def spliced(self, path: str, shell: dict, name: str, items: list[bytes]) -> Output:
         """`exports.dump(shell)` with the JSON texts `items` as the list `name` (empty in `shell`):
@@ -467,9 +472,10 @@ class CachingExporter(Exporter):
         last, texts = self.memo.get("events", ((), []))
         if last is not timeline:
             by_id = dict(zip(map(id, last), texts)) if self.changed is not None else {}
-            texts = [by_id.get(id(entry)) for entry in timeline]
+            texts = list(map(by_id.get, map(id, timeline)))
             counts: dict[str, int] = {}
-            for index in [i for i, text in enumerate(texts) if text is None]:  # every entry of a changed briefing
+            missing = itertools.compress(range(len(texts)), map(operator.is_, texts, itertools.repeat(None)))
+            for index in list(missing):  # every entry of a changed briefing
                 slug = timeline[index].briefing.slug
                 texts[index] = self.fragments[slug][1][2][counts.get(slug, 0)].encode("utf-8")
                 counts[slug] = counts.get(slug, 0) + 1
@@ -509,10 +515,10 @@ class CachingRenderer(PageRenderer):
             cache.fragments.clear()
             cache.data.clear()
         # The briefings that are other objects than last time, found by identity (C-speed set operations).
-        old_ids = set(map(id, last.briefings)) if last is not None else set()
-        new_ids = set(map(id, site.briefings))
-        before = {b.slug: b for b in last.briefings if id(b) not in new_ids} if last is not None else {}
-        now = {b.slug: b for b in site.briefings if id(b) not in old_ids}
+        old = dict(zip(map(id, last.briefings), last.briefings)) if last is not None else {}
+        new = dict(zip(map(id, site.briefings), site.briefings))
+        before = {b.slug: b for b in map(old.__getitem__, old.keys() - new.keys())}
+        now = {b.slug: b for b in map(new.__getitem__, new.keys() - old.keys())}
         self.changed = before.keys() | now.keys()
         self.now = now  # the briefings in `changed` that are on the site
         # A briefing edited where no listing looks (its article, say) leaves the listings as they were:
@@ -530,6 +536,7 @@ class CachingRenderer(PageRenderer):
         self.tags = {tag for b in versions for tag in b.tags}
         self.exports.memo = cache.data
         self.exports.changed = self.changed if self.same else None
+        self.exports.now = now
         # Reused when its inputs are the same objects as last time (cheap `is` tests, no context).
         self.quiet = self.same and not self.listed
 
@@ -568,8 +575,7 @@ class CachingRenderer(PageRenderer):
             kept.pop(slug, None)
         for briefing in (self.now.values() if kept else self.site.briefings):
             kept[briefing.slug] = tuple(PageRenderer.briefing(self, briefing))
-        return list(itertools.chain.from_iterable(map(kept.__getitem__, map(operator.attrgetter("slug"),
-                                                                              self.site.briefings))))
+        return list(itertools.chain.from_iterable(map(kept.__getitem__, map(SLUG, self.site.briefings))))
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         return self.group(("actor", actor.id), (actor,), actor.id not in self.actors,
@@ -596,7 +602,9 @@ class CachingRenderer(PageRenderer):
                           "" if only_timeline else "timeline.html", TRUSTED)
 
     def feed(self) -> Output:
-        return self.group(("feed",), (*self.site.briefings[:20], self.site.updated), True,
+        # The briefings are newest first: the first one's date is `site.updated` (without a pass over all).
+        updated = self.site.briefings[0].date if self.site.briefings else None
+        return self.group(("feed",), (*self.site.briefings[:20], updated), True,
                           lambda: [super(CachingRenderer, self).feed()], "")[0]
 
     def index_pages(self) -> list[Output]:
@@ -630,16 +638,13 @@ class CachingRenderer(PageRenderer):
             known.pop(urls.briefing_page(slug), None)
         # The dates of all briefing pages are looked up only when lines of unchanged ones are missing.
         lastmod: dict | None = {urls.briefing_page(b.slug): b.date for b in self.now.values()} if known else None
-        lines = []
-        for output in outputs:
-            path = output.path
-            if path.endswith("index.html"):
-                line = known.get(path)
-                if line is None:
-                    if lastmod is None:
-                        lastmod = {urls.briefing_page(b.slug): b.date for b in self.site.briefings}
-                    line = known[path] = sitemap_line(self.site, path, lastmod.get(path))
-                lines.append(line)
+        paths = list(map(PATH, outputs))
+        pages = list(itertools.compress(paths, map(operator.methodcaller("endswith", "index.html"), paths)))
+        lines = list(map(known.get, pages))
+        for index in list(itertools.compress(range(len(lines)), map(operator.is_, lines, itertools.repeat(None)))):
+            if lastmod is None:
+                lastmod = {urls.briefing_page(b.slug): b.date for b in self.site.briefings}
+            lines[index] = known[pages[index]] = sitemap_line(self.site, pages[index], lastmod.get(pages[index]))
         last = memo.get("sitemap")
         if last is None or last[0] != lines:  # mostly the same objects: `is` tests
             last = memo["sitemap"] = (lines, Output("sitemap.xml", ("\n".join([*SITEMAP_HEAD, *lines, "</urlset>"])
@@ -676,13 +681,20 @@ def same_objects(a: object, b: object) -> bool:
 
 
 TRUSTED = object()  # `group(seen=TRUSTED)`: the caller knows the inputs are those of last time
+PATH, COPY_FROM, SLUG = operator.attrgetter("path"), operator.attrgetter("copy_from"), operator.attrgetter("slug")
 
 
 def render_incremental(site: Site, cache: RenderCache, folder: Path | None = None) -> list[Output]:
     """Every output of the site (the same list as `render_site`), reusing unchanged pages."""
     renderer = CachingRenderer(site, folder or templates_dir(), cache)
     outputs = renderer.all()
-    cache.before, cache.produced = cache.produced, {output.path: output for output in outputs}
+    cache.before, cache.produced = cache.produced, dict(zip(map(PATH, outputs), outputs))
+    html = operator.methodcaller("endswith", ".html")
+    if cache.before and cache.pages_count is not None:  # counted from the paths that came and went
+        cache.pages_count += sum(map(html, cache.produced.keys() - cache.before.keys())) - \
+            sum(map(html, cache.before.keys() - cache.produced.keys()))
+    else:
+        cache.pages_count = sum(map(html, cache.produced))
     for kept in (renderer.fresh, renderer.exports.fresh):
         for path in kept.keys() - cache.produced.keys():
             del kept[path]
@@ -714,8 +726,8 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         except BaseException:
             cache.site = None  # the render cache is half updated: the next build renders everything
             raise
-        pages = sum(map(str.endswith, cache.produced, itertools.repeat(".html"))) \
-            if len(cache.produced) == len(outputs) else sum(output.path.endswith(".html") for output in outputs)
+        pages = cache.pages_count if len(cache.produced) == len(outputs) else \
+            sum(output.path.endswith(".html") for output in outputs)
         clock.lap("render")
         files = write_changes(site, outputs, lambda: search_records(site, found), options, cache, clock)
     cache.timings["pages"] = clock.total()
@@ -747,7 +759,10 @@ def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple],
     if produced is not None:
         # Only what may differ goes to the writer: an output that is the very object it wrote last
         # time is on disk as it is (a copied file is looked at each time: its source may have changed).
-        outputs = [o for o in outputs if o.copy_from is not None or previous.get(o.path) is not o]
+        outputs = list(itertools.compress(outputs, map(operator.or_, map(operator.is_not, map(previous.get, produced),
+                                                                            outputs),
+                                                       map(operator.is_not, map(COPY_FROM, outputs),
+                                                           itertools.repeat(None)))))
         previous = {**{o.path: previous[o.path] for o in outputs if o.path in previous},
                     **{path: previous[path] for path in previous.keys() - produced.keys()}}
     try:
