@@ -223,6 +223,7 @@ class ModelState:
     site: Site                        # `make_site` of the entries' briefings
     found: dict                       # search documents by slug
     registry: object | None           # actors.yaml checked (None: not known yet)
+    quotes: int                       # the quotes of `site`'s briefings
     renderer: Renderer = field(default_factory=Renderer)
 
 
@@ -275,7 +276,7 @@ def build_model(options: BuildOptions, cache: RenderCache, report: Report, clock
         cache.folders.base, options.drafts, tuple(report.items[:settings[0]]), entries, dict(slugs),
         {name for name, entry in entries.items() if noted(entry)},
         {name for name, entry in entries.items() if entry[1] is not None and entry[1].inline_actors},
-        conflicts, site, found, registry)
+        conflicts, site, found, registry, sum(map(len, map(operator.attrgetter("quotes"), site.briefings))))
     return site, found
 
 
@@ -339,6 +340,7 @@ def update_model(options: BuildOptions, cache: RenderCache, state: ModelState, r
     removed = [b for b in (visible(previous[name], state.drafts) for name in sorted(changed)) if b is not None]
     added = [b for b in (visible(fresh.get(name), state.drafts) for name in sorted(changed)) if b is not None]
     state.site = update_site(state.site, removed, added)
+    state.quotes += sum(len(b.quotes) for b in added) - sum(len(b.quotes) for b in removed)
     cache.model = state
     # The diagnostics, in the order `build_model_cached` gives them.
     report.extend(state.settings)
@@ -373,6 +375,7 @@ class CachingExporter(Exporter):
         # (None: compare each briefing's token), and those of them on the site.
         self.changed = changed
         self.now: dict[str, Briefing] = {}
+        self.slugs: list[str] | None = None  # the site's slugs in order, when the caller has them
         # What a briefing's fragments are kept under: the briefing object itself (serve, where an
         # unchanged briefing is the same object), or its folder's content hash (`build`, reuse.py).
         self.token = token or (lambda briefing: briefing)
@@ -406,7 +409,7 @@ class CachingExporter(Exporter):
     def data_files(self) -> list[Output]:
         site, changed = self.site, self.changed
         chunks = self.memo.setdefault("chunks", {})  # slug -> (its fragment, its briefings item, its quotes items)
-        slugs = list(map(SLUG, site.briefings))
+        slugs = self.slugs if self.slugs is not None else list(map(SLUG, site.briefings))
         if changed is not None and chunks:
             # serve: the briefings that are the same objects as last time have the parts they had.
             for slug in changed:
@@ -537,6 +540,7 @@ class CachingRenderer(PageRenderer):
         self.exports.memo = cache.data
         self.exports.changed = self.changed if self.same else None
         self.exports.now = now
+        self.exports.slugs = self.slugs = list(map(SLUG, site.briefings))
         # Reused when its inputs are the same objects as last time (cheap `is` tests, no context).
         self.quiet = self.same and not self.listed
 
@@ -575,7 +579,7 @@ class CachingRenderer(PageRenderer):
             kept.pop(slug, None)
         for briefing in (self.now.values() if kept else self.site.briefings):
             kept[briefing.slug] = tuple(PageRenderer.briefing(self, briefing))
-        return list(itertools.chain.from_iterable(map(kept.__getitem__, map(SLUG, self.site.briefings))))
+        return list(itertools.chain.from_iterable(map(kept.__getitem__, self.slugs)))
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         return self.group(("actor", actor.id), (actor,), actor.id not in self.actors,
@@ -735,7 +739,8 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         # The pages stay in memory for the next builds: keep the collector from walking them all
         # again (a full collection at 10,000 briefings took as long as the edit itself).
         gc.freeze()
-    quotes = sum(map(len, map(operator.attrgetter("quotes"), site.briefings)))
+    quotes = cache.model.quotes if cache.model is not None and cache.model.site.briefings is site.briefings else \
+        sum(map(len, map(operator.attrgetter("quotes"), site.briefings)))
     return BuildReport(report.sorted(), len(site.briefings), quotes, files, clock.stages, pages)
 
 
