@@ -6,7 +6,10 @@ known from the previous build, kept in a `RenderCache`:
 - Load: only the briefing folders watchfiles reported changed are hashed again (`FolderKeys`); a
   change to actors.yaml, site.yaml, the templates or anything unclear hashes every folder again.
   A folder whose hash is unchanged is not checked again (its checked briefing is kept, the very
-  same object, so "unchanged" is `is` below).
+  same object, so "unchanged" is `is` below). When only briefing folders changed, what is derived
+  from all of them is updated for those alone (`ModelState`): the site's indexes
+  (`model.update_site`), the quote attributions across briefings (`speakers.Conflicts`) and the
+  diagnostics; nothing walks the other folders.
 - Render, by an explicit dependency graph. A briefing changed when the model holds another object
   for its slug (edited, added, deleted, renamed: old and new slug). The outputs that depend on
   a briefing B are:
@@ -21,7 +24,7 @@ known from the previous build, kept in a `RenderCache`:
   actors, tags index pages              every briefing (counts): rendered after any change
   timeline pages                        the timeline entries (event and briefing objects)
   feed                                  the newest briefings, the site's date
-  data/*.json, sitemap                  every briefing: assembled from per-briefing fragments
+  data/*.json, sitemap, search shards   every briefing: joined from per-briefing parts kept as bytes
   search page, 404, robots, assets      the config and templates only
   ====================================  ===================================================
 
@@ -30,7 +33,7 @@ known from the previous build, kept in a `RenderCache`:
   arguments are equal to last time's). A template that reads the whole `site` makes its pages
   depend on every briefing (`template_state`).
 - Write: only the files whose bytes changed are written (each atomically: a temporary file and a
-  rename in its folder) and the files no longer produced are deleted; the site is never written
+  rename in its folder; an output that is the very object written last time is not even compared) and the files no longer produced are deleted; the site is never written
   unless the content checked out. The first build, and a build after the output folder was changed
   by something else, writes the whole folder and swaps it as `build` does.
 - Search: with `background=True` (serve) the Pagefind bundle is made after the pages are written,
