@@ -66,7 +66,7 @@ from . import pipeline
 from .cache import (Entry, MemoryStore, SearchMemo, build_model_cached, check_folder, folder_key, output_state,
                     search_records)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
-from .exports import Exporter, annotations_path, dump
+from .exports import Exporter, annotations_path
 from .history import load_history
 from .loader import RawContent, load_settings
 from .model import Actor, Briefing, Site, TimelineEntry, update_site
