@@ -52,6 +52,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
@@ -60,7 +61,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Callable, Iterable
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 from . import pipeline
 from .cache import (Entry, MemoryStore, SearchMemo, build_model_cached, check_folder, folder_key, output_state,
@@ -69,7 +71,7 @@ from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .exports import Exporter, annotations_path
 from .history import load_history
 from .loader import RawContent, load_settings
-from .model import Actor, Briefing, Site, TimelineEntry, update_site
+from .model import Actor, Briefing, History, Site, TimelineEntry, update_site
 from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
 from .reuse import collector_paused
 from . import urls
@@ -191,6 +193,7 @@ class RenderCache:
     environment: tuple | None = None  # ((template digest, folder), the Jinja environment)
     model: ModelState | None = None  # the checked content of the last build (None: check it all)
     shown: tuple | None = None    # ((template digest, folder), `listed_fields` of those templates)
+    history: tuple | None = None  # ((HEAD, content folder), the history of every folder) of the last build
     produced: dict[str, Output] = field(default_factory=dict)  # the last render's outputs by path
     before: dict[str, Output] = field(default_factory=dict)  # the render's before that
     pages_count: int | None = None  # the .html files among `produced`
@@ -727,7 +730,7 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         raise ContentError(report.sorted())
     files = pages = 0
     if options.write:
-        site = replace(site, history=load_history(options.src, set(map(operator.attrgetter("slug"), site.briefings))))
+        site = replace(site, history=briefing_history(options.src, site, cache))
         try:
             outputs = render_incremental(site, cache, options.templates)
         except BaseException:
@@ -745,6 +748,31 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     quotes = cache.model.quotes if cache.model is not None and cache.model.site.briefings is site.briefings else \
         sum(map(len, map(operator.attrgetter("quotes"), site.briefings)))
     return BuildReport(report.sorted(), len(site.briefings), quotes, files, clock.stages, pages)
+
+
+def briefing_history(src: Path, site: Site, cache: RenderCache) -> Mapping[str, History]:
+    """`history.load_history` of the site's briefings; the whole log is read again only when the
+    repository's HEAD moved (a `git log` of a long history costs more than the rest of an edit)."""
+    head = git_head(src)
+    if head is None or cache.history is None or cache.history[0] != (head, str(src)):
+        cache.history = ((head, str(src)), load_history(src)) if head is not None else None
+        if cache.history is None:
+            return load_history(src, set(map(SLUG, site.briefings)))
+    everything = cache.history[1]
+    return MappingProxyType({slug: everything[slug] for slug in map(SLUG, site.briefings) if slug in everything})
+
+
+def git_head(folder: Path) -> str | None:
+    """The commit HEAD names in the repository holding `folder` (None without git or a commit)."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        done = subprocess.run([git, "rev-parse", "--verify", "-q", "HEAD"], cwd=folder, capture_output=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.decode("ascii", "replace").strip() or None if done.returncode == 0 else None
 
 
 def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple], options: BuildOptions,
