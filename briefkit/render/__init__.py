@@ -160,6 +160,7 @@ class PageRenderer:
                 for path, items, pager in paginate("index.html", site.briefings, site.config.page_size)]
 
     def briefing_pages(self) -> list[Output]:
+        """Every briefing's outputs, in site order."""
         return [output for briefing in self.site.briefings for output in self.briefing(briefing)]
 
     def actor_pages(self, actor: Actor) -> list[Output]:
@@ -193,9 +194,11 @@ class PageRenderer:
         return Output("feed.xml", feed(self.site))
 
     def sitemap(self, outputs: list[Output]) -> Output:
+        """sitemap.xml of the pages among `outputs`."""
         return Output("sitemap.xml", sitemap(self.site, outputs))
 
     def search_bundles(self) -> tuple[str, ...]:
+        """The search bundles the search page merges (`search.merged_bundles`)."""
         return merged_bundles(self.site)
 
 
