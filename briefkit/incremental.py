@@ -6,7 +6,10 @@ known from the previous build, kept in a `RenderCache`:
 - Load: only the briefing folders watchfiles reported changed are hashed again (`FolderKeys`); a
   change to actors.yaml, site.yaml, the templates or anything unclear hashes every folder again.
   A folder whose hash is unchanged is not checked again (its checked briefing is kept, the very
-  same object, so "unchanged" is `is` below).
+  same object, so "unchanged" is `is` below). When only briefing folders changed, what is derived
+  from all of them is updated for those alone (`ModelState`): the site's indexes
+  (`model.update_site`), the quote attributions across briefings (`speakers.Conflicts`) and the
+  diagnostics; nothing walks the other folders.
 - Render, by an explicit dependency graph. A briefing changed when the model holds another object
   for its slug (edited, added, deleted, renamed: old and new slug). The outputs that depend on
   a briefing B are:
@@ -21,7 +24,7 @@ known from the previous build, kept in a `RenderCache`:
   actors, tags index pages              every briefing (counts): rendered after any change
   timeline pages                        the timeline entries (event and briefing objects)
   feed                                  the newest briefings, the site's date
-  data/*.json, sitemap                  every briefing: assembled from per-briefing fragments
+  data/*.json, sitemap, search shards   every briefing: joined from per-briefing parts kept as bytes
   search page, 404, robots, assets      the config and templates only
   ====================================  ===================================================
 
@@ -30,7 +33,7 @@ known from the previous build, kept in a `RenderCache`:
   arguments are equal to last time's). A template that reads the whole `site` makes its pages
   depend on every briefing (`template_state`).
 - Write: only the files whose bytes changed are written (each atomically: a temporary file and a
-  rename in its folder) and the files no longer produced are deleted; the site is never written
+  rename in its folder; an output that is the very object written last time is not even compared) and the files no longer produced are deleted; the site is never written
   unless the content checked out. The first build, and a build after the output folder was changed
   by something else, writes the whole folder and swaps it as `build` does.
 - Search: with `background=True` (serve) the Pagefind bundle is made after the pages are written,
@@ -42,30 +45,41 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
+import operator
 import os
 import re
 import shutil
+import stat
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Callable, Iterable
+from types import MappingProxyType
+from typing import Callable, Iterable, Mapping
 
 from . import pipeline
-from .cache import MemoryStore, SearchMemo, build_model_cached, folder_key, output_state, search_records
-from .diagnostics import ContentError, Report, UsageError
-from .exports import Exporter, annotations_path, dump
+from .cache import (Entry, MemoryStore, SearchMemo, build_model_cached, check_folder, folder_key, output_state,
+                    search_records)
+from .diagnostics import ContentError, Diagnostic, Report, UsageError
+from .exports import Exporter, annotations_path
 from .history import load_history
-from .model import Actor, Briefing, Site
+from .loader import RawContent, load_settings
+from .model import Actor, Briefing, History, Site, TimelineEntry, update_site
 from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
 from .reuse import collector_paused
-from .render import PageRenderer, templates_dir
-from .search import SearchIndexError
-from .validation import Options
+from . import urls
+from .render import SITEMAP_HEAD, PageRenderer, sitemap_line, templates_dir
+from .search import SearchIndexError, shard_count, shard_folder, shard_of
+from .speakers import Conflicts
+from .text.render import Renderer
+from .validation import Options, check_inline_actors, check_registry
 from .writer import Output, swap_subfolder, write_in_place
 
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
@@ -160,7 +174,6 @@ class RenderCache:
 
     pages: dict[str, tuple[tuple, Output]] = field(default_factory=dict)  # page -> (its arguments, output)
     rendered: list[str] = field(default_factory=list)  # pages rendered by the last build
-    reused: list[str] = field(default_factory=list)    # pages taken from the build before
     briefings: dict = field(default_factory=dict)       # checked briefings by content hash (cache.py)
     search: SearchMemo = field(default_factory=SearchMemo)  # the last search bundle
     exports: dict[str, tuple[tuple, Output]] = field(default_factory=dict)  # annotations.jsonld by path
@@ -169,6 +182,7 @@ class RenderCache:
     state: tuple | None = None    # (template digest, config, history) of that build
     groups: dict[tuple, tuple[object, list[Output]]] = field(default_factory=dict)  # outputs by group
     fragments: dict[str, tuple[object, tuple]] = field(default_factory=dict)  # data/*.json parts by slug
+    data: dict = field(default_factory=dict)  # those parts as bytes, and the data files (CachingExporter.memo)
     written: dict[str, Output] | None = None  # the output folder as the last build left it (None: unknown)
     written_state: str = ""       # `cache.output_state` after that build
     sources: dict[str, tuple] = field(default_factory=dict)  # stat of each copied file when copied
@@ -177,11 +191,174 @@ class RenderCache:
     indexer: SearchIndexer | None = None
     timings: dict[str, float] = field(default_factory=dict)  # of the last build: "pages", "search"
     environment: tuple | None = None  # ((template digest, folder), the Jinja environment)
+    model: ModelState | None = None  # the checked content of the last build (None: check it all)
+    shown: tuple | None = None    # ((template digest, folder), `listed_fields` of those templates)
+    history: tuple | None = None  # ((HEAD, content folder), the history of every folder) of the last build
+    produced: dict[str, Output] = field(default_factory=dict)  # the last render's outputs by path
+    before: dict[str, Output] = field(default_factory=dict)  # the render's before that
+    pages_count: int | None = None  # the .html files among `produced`
+    briefing_groups: dict[str, tuple[Output, ...]] = field(default_factory=dict)  # each briefing's outputs
+
+    @property
+    def reused(self) -> list[str]:
+        """The outputs of the last build taken whole from the build before."""
+        return [path for path, output in self.produced.items() if self.before.get(path) is output]
 
     def wait_search(self) -> None:
         """Return when no search bundle is being made."""
         if self.indexer is not None:
             self.indexer.wait()
+
+
+# --- load and check --------------------------------------------------------------------------
+
+
+@dataclass
+class ModelState:
+    """The checked content of the last build, by folder, with what `cache.build_model_cached` derives
+    from all of it kept up to date: an edit to a few folders costs those folders, not the archive."""
+
+    base: bytes                       # the folders' hash base (`folder_key`): actors.yaml, the code...
+    drafts: bool
+    settings: tuple[Diagnostic, ...]  # site.yaml, actors.yaml and the content folder's own diagnostics
+    entries: dict[str, Entry]         # by folder name: every briefing folder
+    keys: dict[str, str]              # folder name -> its content hash (the `entries` key in the store)
+    noted: set[str]                   # folders whose entry holds diagnostics
+    inline: set[str]                  # folders whose briefing defines actors inline
+    conflicts: Conflicts              # the quote attributions across briefings
+    site: Site                        # `make_site` of the entries' briefings
+    found: dict                       # search documents by slug
+    registry: object | None           # actors.yaml checked (None: not known yet)
+    quotes: int                       # the quotes of `site`'s briefings
+    renderer: Renderer = field(default_factory=Renderer)
+
+
+def visible(entry: Entry | None, drafts: bool) -> Briefing | None:
+    """The briefing of an entry when it is on the site."""
+    briefing = entry[1].briefing if entry is not None and entry[1] is not None else None
+    return briefing if briefing is not None and (drafts or not briefing.draft) else None
+
+
+def noted(entry: Entry) -> bool:
+    return bool(entry[0] or (entry[1] is not None and entry[1].diagnostics))
+
+
+def build_model(options: BuildOptions, cache: RenderCache, report: Report, clock: Clock) -> tuple[Site, dict]:
+    """`cache.build_model_cached` (the site and the search documents by slug), checking only the
+    folders watchfiles reported when nothing else changed."""
+    state = cache.model
+    if state is not None and cache.folders.stale is not None and state.drafts == options.drafts:
+        site = update_model(options, cache, state, report, clock)
+        if site is not None:
+            return site, dict(state.found)  # the search thread may read it after the next build began
+    cache.model = None
+    store = KeyedStore(cache.briefings, cache.folders)
+    found: dict = {}
+    slugs: dict[str, str] = {}
+    settings: list[int] = []
+    registries: list = []
+    check = checker(options)
+
+    def check_all(folders: list[Path], registry, progress=None) -> list:
+        registries.append(registry)
+        return check(folders, registry, progress)
+
+    def loaded() -> None:  # the settings' diagnostics are in, the folders' not yet
+        clock.lap("load")
+        settings.append(len(report.items))
+
+    with collector_paused():
+        site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts),
+                                  report, store, check_all, None, loaded, found, slugs)
+    if cache.folders.base is None:
+        return site, found  # no briefing folder: nothing to keep
+    entries = {name: cache.briefings[key] for name, key in slugs.items()}
+    conflicts = Conflicts()
+    conflicts.update(set(), (), (claim for entry in entries.values() if entry[1] is not None
+                                 for claim in entry[1].claims))
+    registry = registries[0] if registries else \
+        state.registry if state is not None and state.base == cache.folders.base else None
+    cache.model = ModelState(
+        cache.folders.base, options.drafts, tuple(report.items[:settings[0]]), entries, dict(slugs),
+        {name for name, entry in entries.items() if noted(entry)},
+        {name for name, entry in entries.items() if entry[1] is not None and entry[1].inline_actors},
+        conflicts, site, found, registry, sum(map(len, map(operator.attrgetter("quotes"), site.briefings))))
+    return site, found
+
+
+def update_model(options: BuildOptions, cache: RenderCache, state: ModelState, report: Report,
+                 clock: Clock) -> Site | None:
+    """The model after a change to the folders `cache.folders.stale` only (None: check it all)."""
+    src = options.src
+    paths: dict[str, Path | None] = {}
+    for name in cache.folders.stale or ():
+        if name.startswith((".", "_")):
+            continue  # not a briefing folder (`loader.content_folders`)
+        try:
+            mode = os.lstat(src / name).st_mode
+        except FileNotFoundError:
+            paths[name] = None
+            continue
+        except OSError:
+            return None
+        if not stat.S_ISDIR(mode):
+            return None  # a file or a link where a folder may have been: the content folder's checks
+        paths[name] = src / name
+    keys = {name: folder_key(path, state.base) for name, path in paths.items() if path is not None}
+    fresh = {name: cache.briefings.get(key) for name, key in keys.items()}
+    clock.lap("load")
+    missing = sorted(name for name, entry in fresh.items() if entry is None)
+    if missing:
+        registry = state.registry
+        if registry is None:
+            _, actors_yaml = load_settings(src, options.src_display, Report())
+            registry = check_registry(RawContent(None, actors_yaml, ()), Report())
+        for name in missing:
+            fresh[name] = check_folder(paths[name], src, options.src_display, registry, state.renderer)
+        state.registry = registry
+    changed = {name for name in paths if fresh.get(name) is not state.entries.get(name)}
+    previous = {name: state.entries.get(name) for name in changed}
+    cache.model = None  # until it is consistent again
+    for name in changed:
+        old_key = state.keys.pop(name, None)
+        state.entries.pop(name, None)
+        if old_key is not None and old_key != keys.get(name):
+            cache.briefings.pop(old_key, None)
+        cache.folders.keys.pop(name, None)
+        state.noted.discard(name)
+        state.inline.discard(name)
+        old = previous[name]
+        if old is not None and old[1] is not None and old[1].briefing is not None:
+            state.found.pop(old[1].briefing.slug, None)
+        entry = fresh.get(name)
+        if entry is None:
+            continue
+        state.entries[name] = cache.briefings[keys[name]] = entry
+        state.keys[name] = cache.folders.keys[name] = keys[name]
+        if noted(entry):
+            state.noted.add(name)
+        if entry[1] is not None and entry[1].inline_actors:
+            state.inline.add(name)
+        if entry[1] is not None and entry[1].briefing is not None:
+            state.found[entry[1].briefing.slug] = entry[2]
+    claims = lambda entries: [c for e in entries if e is not None and e[1] is not None for c in e[1].claims]  # noqa: E731
+    state.conflicts.update(changed, claims(previous.values()), claims(fresh.get(name) for name in changed))
+    removed = [b for b in (visible(previous[name], state.drafts) for name in sorted(changed)) if b is not None]
+    added = [b for b in (visible(fresh.get(name), state.drafts) for name in sorted(changed)) if b is not None]
+    state.site = update_site(state.site, removed, added)
+    state.quotes += sum(len(b.quotes) for b in added) - sum(len(b.quotes) for b in removed)
+    cache.model = state
+    # The diagnostics, in the order `build_model_cached` gives them.
+    report.extend(state.settings)
+    names = sorted(state.noted)
+    for name in names:
+        report.extend(state.entries[name][0])
+    for name in names:
+        if state.entries[name][1] is not None:
+            report.extend(state.entries[name][1].diagnostics)
+    check_inline_actors([state.entries[name][1] for name in sorted(state.inline)], report)
+    report.extend(state.conflicts.diagnostics())
+    return state.site
 
 
 # --- render ----------------------------------------------------------------------------------
@@ -192,11 +369,19 @@ class CachingExporter(Exporter):
     data files from per-briefing fragments kept between builds."""
 
     def __init__(self, site: Site, last: dict[str, tuple[tuple, Output]], fragments: dict[str, tuple[object, tuple]],
-                 token: Callable[[Briefing], object] | None = None):
+                 token: Callable[[Briefing], object] | None = None, memo: dict | None = None,
+                 changed: set[str] | None = None):
         super().__init__(site)
         self.last = last
         self.fresh: dict[str, tuple[tuple, Output]] = {}
         self.fragments = fragments
+        # The data files' parts as bytes, kept between builds by serve (see `data_files`).
+        self.memo = memo if memo is not None else {}
+        # serve: the slugs whose briefing is another object than in the build that made `fragments`
+        # (None: compare each briefing's token), and those of them on the site.
+        self.changed = changed
+        self.now: dict[str, Briefing] = {}
+        self.slugs: list[str] | None = None  # the site's slugs in order, when the caller has them
         # What a briefing's fragments are kept under: the briefing object itself (serve, where an
         # unchanged briefing is the same object), or its folder's content hash (`build`, reuse.py).
         self.token = token or (lambda briefing: briefing)
@@ -228,35 +413,90 @@ class CachingExporter(Exporter):
         return made
 
     def data_files(self) -> list[Output]:
+        site, changed = self.site, self.changed
+        chunks = self.memo.setdefault("chunks", {})  # slug -> (its fragment, its briefings item, its quotes items)
+        slugs = self.slugs if self.slugs is not None else list(map(SLUG, site.briefings))
+        if changed is not None and chunks:
+            # serve: the briefings that are the same objects as last time have the parts they had.
+            for slug in changed:
+                if slug not in self.now:
+                    self.fragments.pop(slug, None)
+                    chunks.pop(slug, None)
+            todo = self.now.values()
+        else:
+            for slug in set(self.fragments) - set(slugs):
+                self.fragments.pop(slug, None)
+                chunks.pop(slug, None)
+            todo = site.briefings
+        for b in todo:
+            made = self.fragment(b, own_entries(b))
+            hit = chunks.get(b.slug)
+            if hit is None or hit[0] is not made:
+                chunks[b.slug] = (made, ", ".join(made[0]).encode("utf-8"), ", ".join(made[1]).encode("utf-8"))
+        parts = list(map(chunks.__getitem__, slugs))
+        items = list(map(operator.itemgetter(1), parts))
+        quotes = list(filter(None, map(operator.itemgetter(2), parts)))
+        shell = Exporter(replace(site, briefings=(), timeline=(), actors=()))
+        return [self.spliced("data/briefings.json", shell.briefings_data(), "briefings", items),
+                self.spliced("data/actors.json", shell.actors_data(), "actors", self.actor_items()),
+                self.spliced("data/quotes.json", shell.quotes_data(), "quotes", quotes),
+                self.spliced("data/timeline.json", shell.timeline_data(), "events", self.event_items())]
+
+    def spliced(self, path: str, shell: dict, name: str, items: list[bytes]) -> Output:
+        """`exports.dump(shell)` with the JSON texts `items` as the list `name` (empty in `shell`):
+        json.dumps writes a list's items one after the other with ", " between them. The same
+        Output as last time when nothing in it changed (the writer then compares nothing)."""
+        text = json.dumps(shell, ensure_ascii=False, sort_keys=True)
+        empty = json.dumps(name) + ": []"
+        at = text.index(empty) + len(empty) - 1  # the first key in sorted order holding a list: before any user text
+        ends = (text[:at].encode("utf-8"), (text[at:] + "\n").encode("utf-8"))
+        last = self.memo.get(path)
+        if last is not None and last[0] == ends and last[1] == items:  # mostly the same objects: `is` tests
+            return last[2]
+        output = Output(path, ends[0] + b", ".join(items) + ends[1])
+        self.memo[path] = (ends, items, output)
+        return output
+
+    def actor_items(self) -> list[bytes]:
+        """Each actor's item of actors.json, made again when the actor or its briefings changed."""
         site = self.site
-        by_slug: dict[str, list] = {}
-        for entry in site.timeline:
-            by_slug.setdefault(entry.briefing.slug, []).append(entry)
-        parts = {b.slug: self.fragment(b, tuple(by_slug.get(b.slug, ()))) for b in site.briefings}
-        for slug in set(self.fragments) - set(parts):
-            del self.fragments[slug]
-        counts: dict[str, int] = {}
-        events = []
-        for entry in site.timeline:  # in the site's order; each briefing's events in its own
-            slug = entry.briefing.slug
-            events.append(parts[slug][2][counts.get(slug, 0)])
-            counts[slug] = counts.get(slug, 0) + 1
-        empty = replace(site, briefings=(), timeline=())
-        shell = Exporter(empty)
-        briefings = splice(shell.briefings_data(), "briefings", (t for b in site.briefings for t in parts[b.slug][0]))
-        quotes = splice(shell.quotes_data(), "quotes", (t for b in site.briefings for t in parts[b.slug][1]))
-        timeline = splice(shell.timeline_data(), "events", events)
-        return [Output("data/briefings.json", briefings), Output("data/actors.json", dump(self.actors_data())),
-                Output("data/quotes.json", quotes), Output("data/timeline.json", timeline)]
+        known = self.memo.setdefault("actors", {})
+        items = []
+        for actor in site.actors:
+            listed = site.briefings_by_actor.get(actor.id, ())
+            hit = known.get(actor.id)
+            if hit is None or hit[0] is not actor or hit[1] is not listed:
+                alone = Exporter(replace(site, actors=(actor,)))
+                hit = known[actor.id] = (actor, listed, json.dumps(alone.actors_data()["actors"][0],
+                                                                   ensure_ascii=False, sort_keys=True).encode("utf-8"))
+            items.append(hit[2])
+        for actor_id in set(known) - {a.id for a in site.actors}:
+            del known[actor_id]
+        return items
+
+    def event_items(self) -> list[bytes]:
+        """timeline.json's events, in the site's order: an entry kept from the last build (the same
+        object: `model.update_site`) has the text it had; the others' from their briefing's fragment."""
+        timeline = self.site.timeline
+        last, texts = self.memo.get("events", ((), []))
+        if last is not timeline:
+            by_id = dict(zip(map(id, last), texts)) if self.changed is not None else {}
+            texts = list(map(by_id.get, map(id, timeline)))
+            counts: dict[str, int] = {}
+            missing = itertools.compress(range(len(texts)), map(operator.is_, texts, itertools.repeat(None)))
+            for index in list(missing):  # every entry of a changed briefing
+                slug = timeline[index].briefing.slug
+                texts[index] = self.fragments[slug][1][2][counts.get(slug, 0)].encode("utf-8")
+                counts[slug] = counts.get(slug, 0) + 1
+            self.memo["events"] = (timeline, texts)
+        return texts
 
 
-def splice(shell: dict, name: str, items: Iterable[str]) -> bytes:
-    """`exports.dump(shell)` with the JSON texts `items` as the list `name` (empty in `shell`):
-    json.dumps writes a list's items one after the other with ", " between them."""
-    text = json.dumps(shell, ensure_ascii=False, sort_keys=True)
-    empty = json.dumps(name) + ": []"
-    at = text.index(empty)  # the first key in sorted order that holds a list: before any user text
-    return (text[:at + len(empty) - 1] + ", ".join(items) + text[at + len(empty) - 1:] + "\n").encode("utf-8")
+def own_entries(briefing: Briefing) -> tuple[TimelineEntry, ...]:
+    """The briefing's timeline entries in the site's order (`model.make_site`)."""
+    return tuple(sorted((TimelineEntry(event, briefing) for event in briefing.timeline),
+                        key=lambda e: (e.event.date, e.event.text)))
+
 
 
 class CachingRenderer(PageRenderer):
@@ -266,26 +506,35 @@ class CachingRenderer(PageRenderer):
         super().__init__(site, folder)
         self.cache = cache
         self.exports = CachingExporter(site, cache.exports, cache.fragments)
+        self.exports.fresh = cache.exports  # updated in place, as `fresh` below
         self.digest, self.site_readers = template_state(folder)
         if cache.environment is not None and cache.environment[0] == (self.digest, folder):
             self.env = cache.environment[1]  # its templates compiled already
         cache.environment = ((self.digest, folder), self.env)
         self.state = (self.digest, site.config, dict(site.history))
-        self.fresh: dict[str, tuple[tuple, Output]] = {}
+        # The pages and exports dictionaries are kept and updated in place (`render_incremental` drops
+        # the paths no longer made): copying 20,000 entries per build cost more than the edit.
+        self.fresh = cache.pages
         self.groups: dict[tuple, tuple[object, list[Output]]] = {}
         self.rendered: list[str] = []
-        self.reused: list[str] = []
         last = cache.site
         self.same = last is not None and cache.state == self.state
         if not self.same:
             cache.groups.clear()
             cache.fragments.clear()
-        before = {b.slug: b for b in last.briefings} if last is not None else {}
-        now = {b.slug: b for b in site.briefings}
-        self.changed = {slug for slug in before.keys() | now.keys() if before.get(slug) is not now.get(slug)}
+            cache.data.clear()
+        # The briefings that are other objects than last time, found by identity (C-speed set operations).
+        old = dict(zip(map(id, last.briefings), last.briefings)) if last is not None else {}
+        new = dict(zip(map(id, site.briefings), site.briefings))
+        before = {b.slug: b for b in map(old.__getitem__, old.keys() - new.keys())}
+        now = {b.slug: b for b in map(new.__getitem__, new.keys() - old.keys())}
+        self.changed = before.keys() | now.keys()
+        self.now = now  # the briefings in `changed` that are on the site
         # A briefing edited where no listing looks (its article, say) leaves the listings as they were:
         # they see the fields the templates other than briefing.html name, and those are equal.
-        shown = listed_fields(folder)
+        if cache.shown is None or cache.shown[0] != (self.digest, folder):
+            cache.shown = ((self.digest, folder), listed_fields(folder))
+        shown = cache.shown[1]
         self.canon = {id(now[slug]): before[slug] for slug in self.changed
                       if slug in now and slug in before and all(getattr(now[slug], name) == getattr(before[slug], name)
                                                                 for name in shown)}
@@ -294,6 +543,10 @@ class CachingRenderer(PageRenderer):
         self.actors = {c.actor.id for b in versions for c in b.cast} | \
             {a.id for b in versions for q in b.quotes for a in (q.speaker, q.to) if a is not None}
         self.tags = {tag for b in versions for tag in b.tags}
+        self.exports.memo = cache.data
+        self.exports.changed = self.changed if self.same else None
+        self.exports.now = now
+        self.exports.slugs = self.slugs = list(map(SLUG, site.briefings))
         # Reused when its inputs are the same objects as last time (cheap `is` tests, no context).
         self.quiet = self.same and not self.listed
 
@@ -302,8 +555,6 @@ class CachingRenderer(PageRenderer):
         if template not in self.site_readers or self.quiet:
             hit = self.cache.pages.get(path)
             if hit is not None and hit[0] == key:
-                self.fresh[path] = hit
-                self.reused.append(path)
                 return hit[1]
         output = super().page(template, path, title, root, **dict(context))
         self.fresh[path] = (key, output)
@@ -317,23 +568,24 @@ class CachingRenderer(PageRenderer):
         objects, else made again."""
         hit = self.cache.groups.get(key)
         if hit is not None and unchanged and self.same and template not in self.site_readers \
-                and same_objects(hit[0], inputs if seen is None else seen):
-            for output in hit[1]:
-                if output.path in self.cache.pages:
-                    self.fresh[output.path] = self.cache.pages[output.path]
-                if output.path in self.cache.exports:
-                    self.exports.fresh[output.path] = self.cache.exports[output.path]
-                self.reused.append(output.path)
+                and (seen is TRUSTED or same_objects(hit[0], inputs if seen is None else seen)):
             self.groups[key] = (inputs, hit[1])
             return list(hit[1])  # the caller may extend the list it is given
         outputs = make()
         self.groups[key] = (inputs, tuple(outputs))
         return outputs
 
-    def briefing(self, briefing: Briefing) -> list[Output]:
-        history = self.site.history.get(briefing.slug)
-        return self.group(("briefing", briefing.slug), (briefing, history), briefing.slug not in self.changed,
-                          lambda: super(CachingRenderer, self).briefing(briefing), "briefing.html")
+    def briefing_pages(self) -> list[Output]:
+        # Each briefing's outputs are kept by slug; those of a briefing that is the same object as last
+        # time, with the same history, templates and config (`self.same`), are taken as they are.
+        kept = self.cache.briefing_groups
+        if not self.same or "briefing.html" in self.site_readers:
+            kept.clear()
+        for slug in self.changed:
+            kept.pop(slug, None)
+        for briefing in (self.now.values() if kept else self.site.briefings):
+            kept[briefing.slug] = tuple(PageRenderer.briefing(self, briefing))
+        return list(itertools.chain.from_iterable(map(kept.__getitem__, self.slugs)))
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         return self.group(("actor", actor.id), (actor,), actor.id not in self.actors,
@@ -348,19 +600,66 @@ class CachingRenderer(PageRenderer):
         # `site.timeline`, and then too the entries are their inputs.
         shared = any(name.startswith("_") or name == "base.html" for name in self.site_readers)
         only_timeline = not shared and reads_only(self.folder / "timeline.html", "timeline")
-        entries = tuple(x for e in self.site.timeline for x in (e.event, e.briefing))
-        seen = tuple(self.canon.get(id(x), x) for x in entries) if self.canon else entries
-        return self.group(("timeline",), entries, only_timeline or self.quiet,
+        entries = self.site.timeline
+        hit = self.cache.groups.get(("timeline",))
+        # The same entries: the same objects, or equal events of listing-equal briefings.
+        same = hit is not None and len(hit[0]) == len(entries) and all(
+            old.event == new.event and self.canon.get(id(new.briefing), new.briefing) is old.briefing
+            for old, new in [(hit[0][i], entries[i]) for i, kept in enumerate(map(operator.is_, hit[0], entries))
+                             if not kept])
+        return self.group(("timeline",), entries, (only_timeline or self.quiet) and same,
                           lambda: super(CachingRenderer, self).timeline_pages(),
-                          "" if only_timeline else "timeline.html", seen)
+                          "" if only_timeline else "timeline.html", TRUSTED)
 
     def feed(self) -> Output:
-        return self.group(("feed",), (*self.site.briefings[:20], self.site.updated), True,
+        # The briefings are newest first: the first one's date is `site.updated` (without a pass over all).
+        updated = self.site.briefings[0].date if self.site.briefings else None
+        return self.group(("feed",), (*self.site.briefings[:20], updated), True,
                           lambda: [super(CachingRenderer, self).feed()], "")[0]
 
     def index_pages(self) -> list[Output]:
         return self.group(("index",), (), not self.listed, lambda: super(CachingRenderer, self).index_pages(),
                           "index.html")
+
+    def search_bundles(self) -> tuple[str, ...]:
+        """`search.merged_bundles`, with each briefing's shard kept while the shard count is the same."""
+        count = shard_count(len(self.site.briefings))
+        memo = self.exports.memo.get("shards")
+        if memo is None or memo[0] != count:
+            shard = {b.slug: shard_of(urls.briefing_page(b.slug), count) for b in self.site.briefings}
+            memo = self.exports.memo["shards"] = (count, shard, Counter(shard.values()))
+        else:
+            _, shard, used = memo
+            for slug in self.changed:
+                if slug in shard:
+                    used[shard.pop(slug)] -= 1
+                if slug in self.now:
+                    shard[slug] = shard_of(urls.briefing_page(slug), count)
+                    used[shard[slug]] += 1
+        if count == 1:
+            return ()
+        return tuple(f"{shard_folder(i)}/" for i in sorted(i for i, n in memo[2].items() if n > 0 and i != 0))
+
+    def sitemap(self, outputs: list[Output]) -> Output:
+        """`render.sitemap`, each page's line kept from last time unless its briefing changed."""
+        memo = self.exports.memo
+        known: dict[str, str] = memo.setdefault("sitemap lines", {})
+        for slug in self.changed:  # a briefing page's line has the briefing's date
+            known.pop(urls.briefing_page(slug), None)
+        # The dates of all briefing pages are looked up only when lines of unchanged ones are missing.
+        lastmod: dict | None = {urls.briefing_page(b.slug): b.date for b in self.now.values()} if known else None
+        paths = list(map(PATH, outputs))
+        pages = list(itertools.compress(paths, map(operator.methodcaller("endswith", "index.html"), paths)))
+        lines = list(map(known.get, pages))
+        for index in list(itertools.compress(range(len(lines)), map(operator.is_, lines, itertools.repeat(None)))):
+            if lastmod is None:
+                lastmod = {urls.briefing_page(b.slug): b.date for b in self.site.briefings}
+            lines[index] = known[pages[index]] = sitemap_line(self.site, pages[index], lastmod.get(pages[index]))
+        last = memo.get("sitemap")
+        if last is None or last[0] != lines:  # mostly the same objects: `is` tests
+            last = memo["sitemap"] = (lines, Output("sitemap.xml", ("\n".join([*SITEMAP_HEAD, *lines, "</urlset>"])
+                                                                   + "\n").encode("utf-8")))
+        return last[1]
 
 
 # What the listings may read of a briefing besides the fields named: a property or method, and the
@@ -391,12 +690,25 @@ def same_objects(a: object, b: object) -> bool:
     return a == b
 
 
+TRUSTED = object()  # `group(seen=TRUSTED)`: the caller knows the inputs are those of last time
+PATH, COPY_FROM, SLUG = operator.attrgetter("path"), operator.attrgetter("copy_from"), operator.attrgetter("slug")
+
+
 def render_incremental(site: Site, cache: RenderCache, folder: Path | None = None) -> list[Output]:
     """Every output of the site (the same list as `render_site`), reusing unchanged pages."""
     renderer = CachingRenderer(site, folder or templates_dir(), cache)
     outputs = renderer.all()
-    cache.pages, cache.rendered, cache.reused = renderer.fresh, renderer.rendered, renderer.reused
-    cache.exports = renderer.exports.fresh
+    cache.before, cache.produced = cache.produced, dict(zip(map(PATH, outputs), outputs))
+    html = operator.methodcaller("endswith", ".html")
+    if cache.before and cache.pages_count is not None:  # counted from the paths that came and went
+        cache.pages_count += sum(map(html, cache.produced.keys() - cache.before.keys())) - \
+            sum(map(html, cache.before.keys() - cache.produced.keys()))
+    else:
+        cache.pages_count = sum(map(html, cache.produced))
+    for kept in (renderer.fresh, renderer.exports.fresh):
+        for path in kept.keys() - cache.produced.keys():
+            del kept[path]
+    cache.rendered = renderer.rendered
     cache.groups = renderer.groups
     cache.site, cache.state = site, renderer.state
     return outputs
@@ -411,24 +723,21 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
     clock = Clock()
     report = Report()
     first = cache.site is None and cache.written is None
-    store = KeyedStore(cache.briefings, cache.folders)
-    found: dict = {}
-    with collector_paused():
-        site = build_model_cached(options.src, options.src_display, Options(options.base_url, options.drafts),
-                                  report, store, checker(options), None, lambda: clock.lap("load"), found)
+    site, found = build_model(options, cache, report, clock)
     cache.folders.done()
     clock.lap("validate")
     if report.errors or (options.strict and report.warnings):
         raise ContentError(report.sorted())
     files = pages = 0
     if options.write:
-        site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
+        site = replace(site, history=briefing_history(options.src, site, cache))
         try:
             outputs = render_incremental(site, cache, options.templates)
         except BaseException:
             cache.site = None  # the render cache is half updated: the next build renders everything
             raise
-        pages = sum(output.path.endswith(".html") for output in outputs)
+        pages = cache.pages_count if len(cache.produced) == len(outputs) else \
+            sum(output.path.endswith(".html") for output in outputs)
         clock.lap("render")
         files = write_changes(site, outputs, lambda: search_records(site, found), options, cache, clock)
     cache.timings["pages"] = clock.total()
@@ -436,8 +745,34 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
         # The pages stay in memory for the next builds: keep the collector from walking them all
         # again (a full collection at 10,000 briefings took as long as the edit itself).
         gc.freeze()
-    return BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                       files, clock.stages, pages)
+    quotes = cache.model.quotes if cache.model is not None and cache.model.site.briefings is site.briefings else \
+        sum(map(len, map(operator.attrgetter("quotes"), site.briefings)))
+    return BuildReport(report.sorted(), len(site.briefings), quotes, files, clock.stages, pages)
+
+
+def briefing_history(src: Path, site: Site, cache: RenderCache) -> Mapping[str, History]:
+    """`history.load_history` of the site's briefings; the whole log is read again only when the
+    repository's HEAD moved (a `git log` of a long history costs more than the rest of an edit)."""
+    head = git_head(src)
+    if head is None or cache.history is None or cache.history[0] != (head, str(src)):
+        cache.history = ((head, str(src)), load_history(src)) if head is not None else None
+        if cache.history is None:
+            return load_history(src, set(map(SLUG, site.briefings)))
+    everything = cache.history[1]
+    return MappingProxyType({slug: everything[slug] for slug in map(SLUG, site.briefings) if slug in everything})
+
+
+def git_head(folder: Path) -> str | None:
+    """The commit HEAD names in the repository holding `folder` (None without git or a commit)."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        done = subprocess.run([git, "rev-parse", "--verify", "-q", "HEAD"], cwd=folder, capture_output=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.decode("ascii", "replace").strip() or None if done.returncode == 0 else None
 
 
 def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple], options: BuildOptions,
@@ -455,12 +790,23 @@ def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple],
         cache.timings["search"] = clock.stages.get("search", 0.0)
         return files
     previous, cache.written = cache.written, None  # unknown until the writes are done
+    count = len(outputs)
+    produced = cache.produced if len(cache.produced) == len(outputs) else None  # else a path comes twice
+    if produced is not None:
+        # Only what may differ goes to the writer: an output that is the very object it wrote last
+        # time is on disk as it is (a copied file is looked at each time: its source may have changed).
+        outputs = list(itertools.compress(outputs, map(operator.or_, map(operator.is_not, map(previous.get, produced),
+                                                                            outputs),
+                                                       map(operator.is_not, map(COPY_FROM, outputs),
+                                                           itertools.repeat(None)))))
+        previous = {**{o.path: previous[o.path] for o in outputs if o.path in previous},
+                    **{path: previous[path] for path in previous.keys() - produced.keys()}}
     try:
         write_in_place(outputs, out, previous, cache.sources)
     except OSError as exc:
         raise UsageError(f"cannot write the site to {out}: {exc.strerror or exc}"
                          + (f" ({exc.filename})" if exc.filename else "")) from exc
-    cache.written, cache.written_state = {o.path: o for o in outputs}, output_state(out)
+    cache.written, cache.written_state = produced or {o.path: o for o in outputs}, output_state(out)
     clock.lap("write")
     if cache.indexer is None:
         cache.indexer = SearchIndexer()
@@ -468,7 +814,7 @@ def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple],
     if not cache.background:
         cache.wait_search()
         clock.stages["search"] = cache.timings.get("search", 0.0)
-    return len(outputs)
+    return count
 
 
 def source_stat(path: Path | None) -> tuple:

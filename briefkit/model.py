@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Callable, Mapping
 
 SCHEMA_TYPES = {"person": "Person", "organization": "Organization", "country": "Country",
                 "group": "Organization", "place": "Place", "other": "Thing"}
@@ -211,3 +212,69 @@ def make_site(config: SiteConfig, briefings: list[Briefing]) -> Site:
         quotes_by_actor=freeze(quotes_by),
         briefings_by_tag=freeze(by_tag),
     )
+
+
+def update_site(site: Site, removed: list[Briefing], added: list[Briefing]) -> Site:
+    """`make_site(site.config, ...)` of the site's briefings without `removed` (objects of
+    `site.briefings`) and with `added`, deriving again only the index entries those touch: the rest
+    (timeline entries included) are the same objects as in `site` (serve, after an edit)."""
+    if not removed and not added:
+        return site
+    order = lambda b: (-b.date.toordinal(), b.slug)  # noqa: E731 (make_site's order)
+    changed = [*removed, *added]
+    # Found by bisection, not by a pass over every briefing: each list is in site order, and the
+    # items of one briefing are the only ones with its place (slugs are unique).
+    ordered = list(site.briefings)
+    for briefing in removed:
+        del ordered[bisect_left(ordered, order(briefing), key=order)]
+    for briefing in added:
+        insort(ordered, briefing, key=order)
+
+    def redo(index: Mapping[str, tuple], items: Callable[[Briefing], list[tuple[str, object]]],
+             owner: Callable[[object], Briefing]) -> Mapping[str, tuple]:
+        """The index with `removed`'s items taken out and `added`'s put in their place in site order
+        (after equal ones: a briefing's own items keep their order)."""
+        lists: dict[str, list] = {}
+        place = lambda x: order(owner(x))  # noqa: E731
+        for briefing in removed:
+            for name in dict.fromkeys(name for name, _ in items(briefing)):
+                if name not in lists:
+                    lists[name] = list(index.get(name, ()))
+                at = order(briefing)
+                del lists[name][bisect_left(lists[name], at, key=place):bisect_right(lists[name], at, key=place)]
+        for briefing in added:
+            for name, item in items(briefing):
+                if name not in lists:
+                    lists[name] = list(index.get(name, ()))
+                insort(lists[name], item, key=place)
+        merged = dict(index)
+        for name, kept in lists.items():
+            if kept:
+                merged[name] = tuple(kept)
+            else:
+                merged.pop(name, None)
+        return MappingProxyType(merged if lists.keys() <= index.keys() else dict(sorted(merged.items())))
+
+    same = lambda b: b  # noqa: E731
+    by_actor = redo(site.briefings_by_actor, lambda b: [(c.actor.id, b) for c in b.cast], same)
+    quotes_by = redo(site.quotes_by_actor, lambda b: [(q.speaker.id, (b, q)) for q in b.quotes], lambda x: x[0])
+    by_tag = redo(site.briefings_by_tag, lambda b: [(t, b) for t in b.tags], same)
+    actors = {a.id: a for a in site.actors}
+    for actor_id in {c.actor.id for b in changed for c in b.cast}:
+        listed = by_actor.get(actor_id)
+        if listed:  # make_site keeps the actor object of the first briefing (in site order) that casts it
+            actors[actor_id] = next(c.actor for c in listed[0].cast if c.actor.id == actor_id)
+        else:
+            actors.pop(actor_id, None)
+    entry_order = lambda e: (e.event.date, e.briefing.date, e.briefing.slug, e.event.text)  # noqa: E731
+    entries = list(site.timeline)
+    for briefing in removed:
+        for event in briefing.timeline:  # equal events of one briefing: either one
+            del entries[bisect_left(entries, (event.date, briefing.date, briefing.slug, event.text), key=entry_order)]
+    for briefing in added:
+        for event in briefing.timeline:  # after equal ones: a briefing's events keep their order
+            insort(entries, TimelineEntry(event, briefing), key=entry_order)
+    return Site(config=site.config, briefings=tuple(ordered),
+                actors=tuple(sorted(actors.values(), key=lambda a: (a.name.casefold(), a.id))),
+                tags=tuple(by_tag), timeline=tuple(entries), briefings_by_actor=by_actor,
+                quotes_by_actor=quotes_by, briefings_by_tag=by_tag, history=site.history)

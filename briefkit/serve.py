@@ -1,8 +1,9 @@
 """`python build.py serve`: build, serve the output folder on the loopback, rebuild on every save.
 
 - Watching is watchfiles' (the content folder and the templates folder); every change runs the
-  same checks as `python build.py build`, but hashes again only the briefing folders reported
-  changed, renders only the pages that depend on what changed and writes only the files whose
+  same checks as `python build.py build`, but hashes and checks again only the briefing folders
+  reported changed (the site's indexes and the checks across briefings are updated for those
+  alone), renders only the pages that depend on what changed and writes only the files whose
   bytes changed, each atomically (`incremental.py`). The search index follows in the background
   and is swapped in whole; the pages reload again when it is in place.
 - Open pages load `/__briefkit/live.js` (injected into served HTML, never written to disk, no

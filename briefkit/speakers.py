@@ -149,3 +149,37 @@ def check_speakers(raw_briefings: Iterable, briefings: Iterable, report: Report)
         if briefing is not None:
             claims.extend(check_briefing_speakers(raw, briefing, report))
     check_conflicts(claims, report)
+
+
+@dataclass
+class Conflicts:
+    """`check_conflicts` kept between the builds of `serve`: each quote's claims (by their folded
+    words) in briefing order, and the warnings each gives; an edit checks again only the words its
+    briefings' old and new claims hold."""
+
+    claims: dict[str, list[Claim]] = field(default_factory=dict)
+    warnings: dict[str, tuple[Diagnostic, ...]] = field(default_factory=dict)  # only words with warnings
+
+    def update(self, slugs: set[str], old: Iterable[Claim], new: Iterable[Claim]) -> None:
+        """Replace the claims of the briefings `slugs` (`old`, as last given) with `new`."""
+        added: dict[str, list[Claim]] = {}
+        for claim in new:
+            added.setdefault(claim.key, []).append(claim)
+        for key in {claim.key for claim in old} | set(added):
+            kept = [claim for claim in self.claims.get(key, ()) if claim.slug not in slugs]
+            kept.extend(added.get(key, ()))
+            kept.sort(key=lambda claim: claim.slug)  # briefing order; stable: a briefing's own in its order
+            if kept:
+                self.claims[key] = kept
+            else:
+                self.claims.pop(key, None)
+            report = Report()
+            check_conflicts(kept, report)
+            if report.items:
+                self.warnings[key] = tuple(report.items)
+            else:
+                self.warnings.pop(key, None)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """What `check_conflicts` of every claim reports."""
+        return [d for found in self.warnings.values() for d in found]

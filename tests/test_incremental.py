@@ -328,3 +328,118 @@ def test_the_per_folder_check_gives_the_model_and_diagnostics_of_the_whole_conte
     site = build_model(load_content(src, "content", whole), Options(None, False), whole)
     assert build_model_cached(src, "content", Options(None, False), by_folder, MemoryStore({})) == site
     assert by_folder.sorted() == whole.sorted()
+
+
+def served_and_cold(src: Path, out: Path, cache: RenderCache, changed: list[Path]) -> tuple:
+    """A watched serve build after `changed` (as watchfiles reports them), and a cold build: each
+    as (diagnostics, files) or the ContentError's diagnostics."""
+    from briefkit.pipeline import build
+
+    def outcome(run, folder: Path):
+        try:
+            report = run()
+        except ContentError as exc:
+            return ("error", exc.diagnostics)
+        return (report.diagnostics, snapshot(folder))
+
+    cache.folders.note([str(path) for path in changed], src)
+    served = outcome(lambda: build_incremental(BuildOptions(src=src, out=out / "served", src_display="content"),
+                                               cache), out / "served")
+    shutil.rmtree(out / "cold", ignore_errors=True)
+    cold = outcome(lambda: build(BuildOptions(src=src, out=out / "cold", src_display="content")), out / "cold")
+    return served, cold
+
+
+def test_a_speaker_conflict_appears_and_goes_with_an_edit_as_in_a_cold_build(tmp_path):
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    shutil.copytree(src / SLUG, src / "copy-of-the-talks")  # the same quotes, the same speakers
+    cache = RenderCache()
+    cache.folders.watched = True
+    served, cold = served_and_cold(src, tmp_path, cache, [])
+    assert served == cold and not any(d.code == "speaker-conflict" for d in served[0])
+    annotations = src / "copy-of-the-talks" / "annotations.yaml"
+    replace(annotations, "    speaker: amara-voss", "    speaker: teodor-lind")
+    served, cold = served_and_cold(src, tmp_path, cache, [annotations])
+    assert served == cold
+    conflicts = [d for d in served[0] if d.code == "speaker-conflict"]
+    # The copy's folder sorts first: its claim is the first, the original's is the one warned about.
+    assert len(conflicts) == 1 and "attributed to 'amara-voss' here but to 'teodor-lind' in" in conflicts[0].message
+    assert conflicts[0].path == f"content/{SLUG}/annotations.yaml"
+    # The original goes: the copy's attribution is the only one, no conflict is left.
+    shutil.rmtree(src / SLUG)
+    served, cold = served_and_cold(src, tmp_path, cache, [src / SLUG])
+    assert served == cold and not any(d.code == "speaker-conflict" for d in served[0])
+    # Back, under another name sorting after the copy: warned about again.
+    shutil.copytree(EXAMPLE / SLUG, src / "talks-again")
+    served, cold = served_and_cold(src, tmp_path, cache, [src / "talks-again"])
+    assert served == cold
+    assert [d.path for d in served[0] if d.code == "speaker-conflict"] == ["content/talks-again/annotations.yaml"]
+
+
+def test_renames_and_deletes_move_tag_and_actor_membership_as_in_a_cold_build(tmp_path):
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    cache = RenderCache()
+    cache.folders.watched = True
+    served, cold = served_and_cold(src, tmp_path, cache, [])
+    annotations = src / SLUG / "annotations.yaml"
+    replace(annotations, "tags: [fiction, ", "tags: [a-new-tag, ")  # fiction loses it, a new tag appears
+    served, cold = served_and_cold(src, tmp_path, cache, [annotations])
+    assert served == cold and "tags/a-new-tag/index.html" in served[1]
+    (src / SLUG).rename(src / "zz-renamed")  # its slug, and its place in every listing, change
+    served, cold = served_and_cold(src, tmp_path, cache, [src / SLUG, src / "zz-renamed"])
+    assert served == cold and "briefings/zz-renamed/index.html" in served[1]
+    assert f"briefings/{SLUG}/index.html" not in served[1]
+    shutil.rmtree(src / "zz-renamed")  # the only briefing tagged a-new-tag and casting some actors
+    served, cold = served_and_cold(src, tmp_path, cache, [src / "zz-renamed"])
+    assert served == cold and "tags/a-new-tag/index.html" not in served[1]
+    (src / "stray.yaml").write_text("x: 1\n", encoding="utf-8")  # not a folder: the whole content is looked at
+    served, cold = served_and_cold(src, tmp_path, cache, [src / "stray.yaml"])
+    assert served == cold and any(d.code == "unused-file" for d in served[0])
+
+
+def test_update_site_gives_the_site_make_site_gives(tmp_path):
+    import dataclasses
+    import datetime as dt
+
+    from briefkit.cache import MemoryStore, build_model_cached
+    from briefkit.diagnostics import Report
+    from briefkit.model import make_site, update_site
+    from briefkit.validation import Options
+
+    site = build_model_cached(EXAMPLE, "briefings", Options(), Report(), MemoryStore({}))
+    first, second, third = site.briefings
+    moved = dataclasses.replace(second, date=dt.date(1999, 1, 1), tags=("only-here",), cast=second.cast[:1],
+                                quotes=())
+    renamed = dataclasses.replace(first, slug="zzz")
+    for removed, added in [([second], [moved]), ([first], [renamed]), ([third], []), ([], [moved]),
+                           ([first, second, third], [])]:
+        kept = [b for b in site.briefings if b not in removed]
+        expected = make_site(site.config, kept + added)
+        updated = update_site(site, removed, added)
+        assert [getattr(updated, f.name) for f in dataclasses.fields(updated)] == \
+            [getattr(expected, f.name) for f in dataclasses.fields(expected)]
+        assert [dict(m) for m in (updated.briefings_by_actor, updated.quotes_by_actor, updated.briefings_by_tag)] \
+            == [dict(m) for m in (expected.briefings_by_actor, expected.quotes_by_actor, expected.briefings_by_tag)]
+        assert [type(m) for m in (updated.briefings_by_tag, updated.history)] == \
+            [type(m) for m in (expected.briefings_by_tag, expected.history)]
+    # The timeline entries of the briefings left alone are the very objects they were.
+    updated = update_site(site, [second], [moved])
+    assert all(any(e is old for old in site.timeline) for e in updated.timeline if e.briefing is not moved)
+
+
+def test_renames_keep_the_search_page_shards_as_in_a_cold_build(tmp_path, monkeypatch):
+    from briefkit import search
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)  # the example's 3 briefings in 2 shards
+    src = tmp_path / "content"
+    shutil.copytree(EXAMPLE, src)
+    cache = RenderCache()
+    cache.folders.watched = True
+    served, cold = served_and_cold(src, tmp_path, cache, [])
+    assert served == cold
+    for old, new in [(SLUG, "a-renamed-briefing"), ("a-renamed-briefing", "zz-renamed"), (OTHERS[0], "b-other")]:
+        (src / old).rename(src / new)
+        served, cold = served_and_cold(src, tmp_path, cache, [src / old, src / new])
+        assert served == cold

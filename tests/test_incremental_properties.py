@@ -1,7 +1,8 @@
 """Property: however the content and templates change, a cached or incremental build is byte-identical
 to a cold build of the same content, and fails with the same diagnostics when the content is wrong.
 
-Each example applies a random sequence of edits (titles, articles, a quote broken and mended),
+Each example applies a random sequence of edits (titles, articles, a quote broken and mended, a quote
+given to another speaker (a speaker conflict), a briefing made a draft and back),
 additions, deletions, renames, media files, registry, site.yaml (page size) and template changes, and after each
 step builds three ways: as `serve` does (pages and checked briefings kept in memory, only the folders
 reported changed hashed again, the changed files written in place, the search index made in the
@@ -19,6 +20,7 @@ was served from the cache under its old slug.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -82,6 +84,8 @@ steps = st.one_of(
     st.tuples(st.just("title"), st.sampled_from(SLUGS), st.sampled_from(["Engines", "Looms", "Cards: a story"])),
     st.tuples(st.just("article"), st.sampled_from(SLUGS), st.sampled_from(["append", "break", "mend"])),
     st.tuples(st.just("tags"), st.sampled_from(SLUGS), st.lists(st.sampled_from(TAGS), min_size=1, max_size=2)),
+    st.tuples(st.just("speaker"), st.sampled_from(SLUGS), st.sampled_from(["ada", "society"])),
+    st.tuples(st.just("draft"), st.sampled_from(SLUGS)),
     st.tuples(st.just("add"), st.sampled_from(SLUGS), st.integers(1, 28)),
     st.tuples(st.just("delete"), st.sampled_from(SLUGS)),
     st.tuples(st.just("rename"), st.sampled_from(SLUGS), st.sampled_from(SLUGS)),
@@ -119,6 +123,14 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
         lines = files[path].split("\n")
         files[path] = "\n".join(f"tags: [{', '.join(args[1])}]" if line.startswith("tags:") else line
                                 for line in lines)
+    elif kind == "speaker" and args[0] in present:  # the same words given to another speaker: a conflict
+        path = f"{args[0]}/annotations.yaml"
+        files[path] = re.sub(r"(?m)^    speaker: \w+$", f"    speaker: {args[1]}", files[path])
+    elif kind == "draft" and args[0] in present:
+        path = f"{args[0]}/annotations.yaml"
+        text = files[path]
+        files[path] = text.replace("draft: true\n", "") if "draft: true\n" in text else \
+            text.replace("\ndate:", "\ndraft: true\ndate:", 1)
     elif kind == "add" and args[0] not in present:
         files.update(briefing_files(args[0], args[1], f"Briefing {args[0]}"))
     elif kind == "delete":
@@ -142,7 +154,9 @@ def apply(step: tuple, files: dict[str, str], templates: Path) -> None:
             "restore": ACTORS,
         }[args[0]]
     elif kind == "page_size":
-        files["site.yaml"] = f"title: Archive\npage_size: {args[0]}\n"
+        # With a base_url (absolute links, a sitemap) or without, by turns.
+        files["site.yaml"] = f"title: Archive\npage_size: {args[0]}\n" + \
+            ("base_url: https://archive.example.org/\n" if args[0] % 2 else "")
     elif kind == "template":
         name, old, new = TEMPLATE_EDITS[args[0]]
         path = templates / name
@@ -204,7 +218,8 @@ def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
         root = Path(tmp)
         src, templates = root / "content", root / "templates"
         shutil.copytree(templates_dir(), templates)
-        files = {"site.yaml": "title: Archive\npage_size: 2\n", "actors.yaml": ACTORS,
+        files = {"site.yaml": "title: Archive\npage_size: 2\nbase_url: https://archive.example.org/\n",
+                 "actors.yaml": ACTORS,
                  **briefing_files("alpha", 1), **briefing_files("beta", 2, "Second", "history"),
                  "alpha/figure.png": "first"}
         src.mkdir()
@@ -231,3 +246,56 @@ def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
             cached = outcome(lambda: (build(cached_options), root / "cached"))
             assert served == cold, step
             assert cached == cold, step
+
+
+def example_briefing():
+    from briefkit.cache import MemoryStore, build_model_cached
+    from briefkit.diagnostics import Report
+    from briefkit.validation import Options
+    from conftest import EXAMPLE
+
+    site = build_model_cached(EXAMPLE, "briefings", Options(), Report(), MemoryStore({}))
+    return max(site.briefings, key=lambda b: len(b.cast))
+
+
+EXAMPLE_BRIEFING = []  # checked once, on first use
+
+
+versions = st.tuples(st.sampled_from("abcdef"), st.integers(1, 4), st.lists(st.sampled_from(TAGS), max_size=2),
+                     st.lists(st.integers(0, 5), max_size=3), st.lists(st.integers(1, 3), max_size=3))
+
+
+@given(st.lists(versions, max_size=6, unique_by=lambda v: v[0]), st.lists(versions, max_size=4))
+def test_update_site_equals_make_site(start, edits):
+    """`model.update_site` (serve's incremental index update) gives what `make_site` gives, for any
+    set of briefings (ties in date, shared tags and actors, equal timeline events) and any edits."""
+    import dataclasses
+    import datetime as dt
+
+    from briefkit.model import Event, SiteConfig, make_site, update_site
+
+    if not EXAMPLE_BRIEFING:
+        EXAMPLE_BRIEFING.append(example_briefing())
+    base = EXAMPLE_BRIEFING[0]
+
+    def make(version):
+        slug, day, tags, cast, events = version
+        return dataclasses.replace(
+            base, slug=slug, date=dt.date(2025, 1, day), tags=tuple(tags),
+            cast=tuple(base.cast[i % len(base.cast)] for i in cast),
+            quotes=tuple(q for q in base.quotes if q.speaker.id in {base.cast[i % len(base.cast)].actor.id for i in cast}),
+            timeline=tuple(Event(dt.date(2025, 2, e), f"event {e}", slug) for e in events))
+
+    briefings = {v[0]: make(v) for v in start}
+    site = make_site(SiteConfig(), list(briefings.values()))
+    for edit in edits:
+        slug = edit[0]
+        removed = [briefings.pop(slug)] if slug in briefings else []
+        added = [] if edit[1] == 4 and removed else [make(edit)]  # day 4 of a present slug: a deletion
+        briefings.update((b.slug, b) for b in added)
+        site = update_site(site, removed, added)
+        expected = make_site(site.config, list(briefings.values()))
+        for name in ("briefings", "actors", "tags", "timeline"):
+            assert getattr(site, name) == getattr(expected, name), name
+        for name in ("briefings_by_actor", "quotes_by_actor", "briefings_by_tag"):
+            assert list(getattr(site, name).items()) == list(getattr(expected, name).items()), name

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 
 from conftest import EXAMPLE, make_content
+from hypothesis import given
+from hypothesis import strategies as st
 
 from briefkit.cli import main
 
@@ -145,3 +147,34 @@ def test_build_reports_both_warnings_on_a_cold_and_on_a_cached_run(tmp_path, mon
         "content/beta/annotations.yaml:13:14: warning: quote 1's speaker 'amara-voss' (Amara Voss) is not "
         "named in the quote's paragraph or the one before it"]
     assert outputs[1:] == [outputs[0]] * 3
+
+
+claim_sets = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]),
+                             st.lists(st.tuples(st.sampled_from(["words one", "words two", "words three"]),
+                                                st.sampled_from(["ada", "bob", "cyd"])), max_size=3), max_size=4)
+
+
+@given(claim_sets, st.lists(claim_sets, max_size=4))
+def test_conflicts_kept_between_builds_give_what_check_conflicts_gives(start, edits):
+    """`speakers.Conflicts` (serve: the claims of the changed briefings replaced) reports exactly what
+    `check_conflicts` of every claim in briefing order reports, as briefings' claims come and go."""
+    from briefkit.diagnostics import WARNING, Diagnostic, Position, Report
+    from briefkit.speakers import Claim, Conflicts, check_conflicts
+
+    def claims(slug: str, pairs: list) -> list[Claim]:
+        return [Claim(key, slug, speaker, Position(f"{slug}.yaml", number),
+                      Diagnostic(f"{slug}.yaml", number, 1, WARNING, "speaker-conflict", str(number)))
+                for number, (key, speaker) in enumerate(pairs, 1)]
+
+    briefings = {slug: claims(slug, pairs) for slug, pairs in start.items()}
+    kept = Conflicts()
+    kept.update(set(), [], [c for slug in sorted(briefings) for c in briefings[slug]])
+    for edit in edits:  # each: the briefings it names get these claims (an empty list: deleted)
+        old = [c for slug in edit for c in briefings.get(slug, ())]
+        for slug, pairs in edit.items():
+            briefings[slug] = claims(slug, pairs)
+        kept.update(set(edit), old, [c for slug in edit for c in briefings[slug]])
+        cold = Report()
+        check_conflicts([c for slug in sorted(briefings) for c in briefings[slug]], cold)
+        assert sorted(kept.diagnostics(), key=lambda d: d.sort_key) == cold.sorted()
+        assert len(kept.diagnostics()) == len(cold.items)

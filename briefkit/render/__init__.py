@@ -130,8 +130,7 @@ class PageRenderer:
     def all(self) -> list[Output]:
         site = self.site
         outputs = self.index_pages()
-        for briefing in site.briefings:
-            outputs.extend(self.briefing(briefing))
+        outputs.extend(self.briefing_pages())
         outputs.append(self.page("actors.html", "actors/index.html", "Actors"))
         for actor in site.actors:
             outputs.extend(self.actor_pages(actor))
@@ -141,7 +140,7 @@ class PageRenderer:
         outputs.extend(self.timeline_pages())
         outputs.append(self.page("search.html", "search/index.html", "Search",
                                  description=f"Search {site.config.title}: briefings, quotes and actors",
-                                 search_bundles=merged_bundles(site)))
+                                 search_bundles=self.search_bundles()))
         base_path = urlsplit(site.config.base_url).path if site.config.base_url else "/"
         outputs.append(self.page("404.html", "404.html", "Page not found", root=base_path))
         outputs.extend(Output(f"assets/{asset.name}", copy_from=asset)
@@ -149,7 +148,7 @@ class PageRenderer:
         outputs.extend(self.exports.data_files())
         outputs.append(self.feed())
         if site.config.base_url:
-            outputs.append(Output("sitemap.xml", sitemap(site, outputs)))
+            outputs.append(self.sitemap(outputs))
         outputs.append(Output("robots.txt", robots(site)))
         return outputs
 
@@ -159,6 +158,10 @@ class PageRenderer:
         site = self.site
         return [self.page("index.html", path, page_title(site.config.title, pager), briefings=items, pager=pager)
                 for path, items, pager in paginate("index.html", site.briefings, site.config.page_size)]
+
+    def briefing_pages(self) -> list[Output]:
+        """Every briefing's outputs, in site order."""
+        return [output for briefing in self.site.briefings for output in self.briefing(briefing)]
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         site = self.site
@@ -189,6 +192,14 @@ class PageRenderer:
 
     def feed(self) -> Output:
         return Output("feed.xml", feed(self.site))
+
+    def sitemap(self, outputs: list[Output]) -> Output:
+        """sitemap.xml of the pages among `outputs`."""
+        return Output("sitemap.xml", sitemap(self.site, outputs))
+
+    def search_bundles(self) -> tuple[str, ...]:
+        """The search bundles the search page merges (`search.merged_bundles`)."""
+        return merged_bundles(self.site)
 
 
 def posix_dirname(path: str) -> str:
@@ -233,17 +244,19 @@ def feed(site: Site) -> bytes:
     return fg.atom_str(pretty=True)
 
 
+SITEMAP_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+
+
+def sitemap_line(site: Site, path: str, mod: dt.date | None) -> str:
+    """A page's line in the sitemap (`mod`: the briefing's date, for a briefing page)."""
+    return (f"  <url><loc>{escape((site.config.base_url or '') + urls.pretty(path))}</loc>"
+            + (f"<lastmod>{mod.isoformat()}</lastmod>" if mod else "") + "</url>")
+
+
 def sitemap(site: Site, outputs: list[Output]) -> bytes:
-    base = site.config.base_url or ""
     lastmod = {urls.briefing_page(b.slug): b.date for b in site.briefings}
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    for output in outputs:
-        if output.path.endswith("index.html"):
-            mod = lastmod.get(output.path)
-            lines.append(f"  <url><loc>{escape(base + urls.pretty(output.path))}</loc>"
-                         + (f"<lastmod>{mod.isoformat()}</lastmod>" if mod else "") + "</url>")
-    lines.append("</urlset>")
+    lines = [*SITEMAP_HEAD, *(sitemap_line(site, output.path, lastmod.get(output.path))
+                              for output in outputs if output.path.endswith("index.html")), "</urlset>"]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
