@@ -107,7 +107,7 @@ class DiskStore:
     leaves nothing behind)."""
 
     folder: Path
-    pending: dict[str, bytes] = field(default_factory=dict)
+    pending: dict[str, Entry] = field(default_factory=dict)  # pickled by save(): the model holds them
     used: set[str] = field(default_factory=set)
 
     def path(self, key: str) -> Path:
@@ -124,7 +124,7 @@ class DiskStore:
             return None
 
     def put(self, key: str, entry: Entry) -> None:
-        self.pending[key] = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending[key] = entry
 
     def keep_only(self, keys: set[str]) -> None:
         self.used = keys
@@ -133,8 +133,8 @@ class DiskStore:
         """Write the new entries and delete those no briefing uses any more."""
         if not create and not self.folder.is_dir():
             return
-        for key, data in self.pending.items():
-            write_atomically(self.path(key), data)
+        for key, entry in self.pending.items():
+            write_atomically(self.path(key), pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
         self.pending.clear()
         try:
             names = os.listdir(self.folder / "briefings")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,14 +75,19 @@ def build(options: BuildOptions, progress: Progress | None = None,
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
-        outputs = render(site) if render is not None else caches.reuse.render(
-            site, options.templates, options.jobs, settings(options)) if caches.reuse is not None else \
-            render_parallel(site, options.templates or templates_dir(), options.jobs)
-        pages = sum(output.path.endswith(".html") for output in outputs)
-        clock.lap("render")
-        tell("render", 1, 1)
-        tell("write", 0, 1)
-        files = write_output(site, outputs, items, options, caches.search, clock)
+
+        def render_into(folder: Path) -> list[Output]:
+            """Every output; the pages written straight into the new site's `folder` as rendered."""
+            nonlocal pages
+            outputs = render(site) if render is not None else caches.reuse.render(
+                site, options.templates, options.jobs, settings(options), folder) if caches.reuse is not None \
+                else render_parallel(site, options.templates or templates_dir(), options.jobs, folder)
+            pages = sum(output.path.endswith(".html") for output in outputs)
+            clock.lap("render")
+            tell("render", 1, 1)
+            tell("write", 0, 1)
+            return outputs
+        files = write_output(site, render_into, items, options, caches.search, clock)
         tell("write", 1, 1)
     result = BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                          files, clock.stages, pages)
@@ -173,9 +179,11 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
     return site, items
 
 
-def write_output(site: Site, outputs: list[Output], items: list | None, options: BuildOptions,
-                 search: SearchMemo | None, clock: Clock) -> int:
-    """Write the site and its search index, swapped in whole; returns the files written."""
+def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
+                 options: BuildOptions, search: SearchMemo | None, clock: Clock) -> int:
+    """Write the site and its search index, swapped in whole; returns the files written.
+
+    `outputs` may render into the new folder itself (see `writer.write_site`)."""
     search_time = 0.0
 
     def index(folder: Path) -> int:
@@ -209,6 +217,13 @@ def checker(options: BuildOptions):
     """Check the briefings that missed the cache, in `options.jobs` processes."""
     def check_all(folders: list[Path], registry, progress: Callable[[int], None] | None = None) -> list:
         renderer = Renderer()
-        return fork_map(lambda folder: check_folder(folder, options.src, options.src_display, registry, renderer),
-                        folders, options.jobs, progress)
+
+        def check(folder: Path):
+            entry = check_folder(folder, options.src, options.src_display, registry, renderer)
+            # The collector is paused (`collector_paused`) and checking leaves cycles behind (the
+            # article's parsed tree): a young-generation pass frees them, walking only this folder's
+            # objects. Without it they were kept for the whole build, and frozen with the model.
+            gc.collect(0)
+            return entry
+        return fork_map(check, folders, options.jobs, progress)
     return check_all

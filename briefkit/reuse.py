@@ -92,8 +92,10 @@ class Reuse:
             return None
         return groups
 
-    def render(self, site: Site, templates: Path | None, jobs: int, settings: tuple) -> list[Output]:
-        """Every output of the site: rendered, or linked from the current site when unchanged."""
+    def render(self, site: Site, templates: Path | None, jobs: int, settings: tuple,
+               into: Path | None = None) -> list[Output]:
+        """Every output of the site: rendered, or linked from the current site when unchanged
+        (rendering everything, the pages are written into `into` as they are: `render_parallel`)."""
         from .incremental import template_state  # noqa: PLC0415 (incremental imports the pipeline, which imports this)
         folder = templates or templates_dir()
         template_digest, readers = template_state(folder)
@@ -102,7 +104,7 @@ class Reuse:
         previous = self.previous()
         self.fragments = self.load(self.fragments_path()) if previous is not None else {}
         if previous is None:
-            outputs = render_parallel(site, folder, jobs)
+            outputs = render_parallel(site, folder, jobs, into)
             recorder = KeyedRenderer(site, folder, self, {}, readers, paths_only=True)
             recorder.all()
             self.rendered, self.reused = len(outputs), 0

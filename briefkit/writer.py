@@ -33,6 +33,7 @@ class Output:
     path: str
     data: bytes | None = None
     copy_from: Path | None = None
+    written: bool = False  # in the new folder already: rendered straight into it (`write_site`)
 
 
 def check_output_folder(out: Path, src: Path) -> None:
@@ -133,30 +134,39 @@ def check_paths(outputs: list[Output]) -> None:
         seen.add(path)
 
 
-def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None = None) -> int:
+def write_site(outputs: list[Output] | Callable[[Path], list[Output]], out: Path,
+               finish: Callable[[Path], int] | None = None) -> int:
     """Write every output into a fresh folder, then swap it with `out`; returns files written.
 
+    `outputs` may be a function of the fresh folder that writes files into it itself (a render
+    that keeps no page in memory) and returns every output, those it wrote marked `written`.
     `finish(folder)`, when given, runs on the complete temporary folder before the swap (the
     search index is written there) and returns how many files it added; if it raises, the
     temporary folder is removed and `out` stays as it was.
     """
-    check_paths(outputs)
+    if not callable(outputs):
+        check_paths(outputs)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out.parent):
         remove_leftovers(out)
-        added = _write_and_swap(outputs, out, finish)
-    return len(outputs) + added
+        return _write_and_swap(outputs, out, finish)
 
 
-def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None) -> int:
+def _write_and_swap(outputs: list[Output] | Callable[[Path], list[Output]], out: Path,
+                    finish: Callable[[Path], int] | None) -> int:
     """The temporary folder, written whole, then swapped with `out` (the site, at every instant,
-    is the previous one or the new one); returns the files `finish` added."""
+    is the previous one or the new one); returns the files written."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     site = str(out) + os.sep  # a file of the current site (unchanged since the last build) is linked
     try:
         os.chmod(tmp, 0o755)
+        if callable(outputs):
+            outputs = outputs(tmp)
+            check_paths(outputs)
         made: set[Path] = {tmp}
         for output in outputs:
+            if output.written:
+                continue
             target = tmp / output.path
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +190,7 @@ def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], i
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return added
+    return len(outputs) + added
 
 
 # --- serve: changes written in place ---------------------------------------------------------
