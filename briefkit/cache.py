@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import IO, Callable, Mapping, Protocol
 
 from . import __version__
 from .diagnostics import Diagnostic, Report
@@ -107,8 +107,10 @@ class DiskStore:
     leaves nothing behind)."""
 
     folder: Path
-    pending: dict[str, Entry] = field(default_factory=dict)  # pickled by save(): the model holds them
+    pending: dict[str, tuple[int, int]] = field(default_factory=dict)  # new entries: offset, size in `spool`
     used: set[str] = field(default_factory=set)
+    # The new entries' pickles wait for save() in an unnamed temporary file, not in memory.
+    spool: IO[bytes] | None = None
 
     def path(self, key: str) -> Path:
         return self.folder / "briefings" / f"{key}.pickle"
@@ -124,7 +126,11 @@ class DiskStore:
             return None
 
     def put(self, key: str, entry: Entry) -> None:
-        self.pending[key] = entry
+        if self.spool is None:
+            self.spool = tempfile.TemporaryFile(prefix="briefkit-entries-")
+        data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending[key] = (self.spool.seek(0, os.SEEK_END), len(data))
+        self.spool.write(data)
 
     def keep_only(self, keys: set[str]) -> None:
         self.used = keys
@@ -133,9 +139,13 @@ class DiskStore:
         """Write the new entries and delete those no briefing uses any more."""
         if not create and not self.folder.is_dir():
             return
-        for key, entry in self.pending.items():
-            write_atomically(self.path(key), pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+        for key, (offset, size) in self.pending.items():
+            self.spool.seek(offset)
+            write_atomically(self.path(key), self.spool.read(size))
         self.pending.clear()
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
         try:
             names = os.listdir(self.folder / "briefings")
         except OSError:

@@ -136,6 +136,19 @@ class ShareRenderer(PageRenderer):
         self.mine.update(output.path for output in outputs[1:])
         return [self.keep(output) for output in outputs]
 
+    def all(self) -> list[Output]:
+        if self.into is None:
+            return super().all()
+        data_files = self.exports.data_files  # the data files too: written as soon as made
+        self.exports.data_files = lambda: [self.keep(output) for output in data_files()]  # type: ignore
+        try:
+            return super().all()
+        finally:  # the lambda refers to this renderer: a cycle would keep the model until a full collection
+            del self.exports.data_files
+
+    def feed(self) -> Output:
+        return self.keep(super().feed())
+
     def keep(self, output: Output) -> Output:
         """The output as this renderer keeps it: written into `into` now, when there is one."""
         if self.into is None or output.data is None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from .cache import (DiskStore, MemoryStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
+from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
                     remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
-from .model import Site
+from .model import Site, make_site
 from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
@@ -72,27 +74,51 @@ def build(options: BuildOptions, progress: Progress | None = None,
         caches.keep_checked()
         raise ContentError(report.sorted())
     files = pages = 0
+    briefings, quotes = len(site.briefings), sum(len(b.quotes) for b in site.briefings)
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
+        config = site.config
         tell("render", 0, 1)
 
         def render_into(folder: Path) -> list[Output]:
             """Every output; the pages written straight into the new site's `folder` as rendered."""
-            nonlocal pages
+            nonlocal pages, site
             outputs = render(site) if render is not None else caches.reuse.render(
                 site, options.templates, options.jobs, settings(options), folder) if caches.reuse is not None \
                 else render_parallel(site, options.templates or templates_dir(), options.jobs, folder)
+            # The search reads only the documents and the config: the model goes before Pagefind runs.
+            site = None
+            release_memory()
             pages = sum(output.path.endswith(".html") for output in outputs)
             clock.lap("render")
             tell("render", 1, 1)
             tell("write", 0, 1)
             return outputs
-        files = write_output(site, render_into, items, options, caches.search, clock)
+        files = write_output(make_site(config, []), render_into, items, options, caches.search, clock)
         tell("write", 1, 1)
-    result = BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                         files, clock.stages, pages)
+    result = BuildReport(report.sorted(), briefings, quotes, files, clock.stages, pages)
     caches.remember(options, result)
     return result
+
+
+def release_memory() -> None:
+    """Give the memory freed so far back to the system (glibc keeps it for the process otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+class NoStore:
+    """The store of a build without a cache (`--no-cache`): it keeps nothing."""
+
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, key: str, entry) -> None:
+        pass
+
+    def keep_only(self, keys: set[str]) -> None:
+        pass
 
 
 class Clock:
@@ -171,7 +197,7 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
     told = lambda done, total: tell("validate", done, total)  # noqa: E731
     found: dict = {}
     site = build_model_cached(options.src, options.src_display, model_options, report,
-                              caches.store if caches.store is not None else MemoryStore({}),
+                              caches.store if caches.store is not None else NoStore(),
                               checker(options), told, lambda: clock.lap("load"), found,
                               caches.reuse.keys if caches.reuse is not None else None)
     items = search_records(site, found)
