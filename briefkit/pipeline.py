@@ -6,6 +6,8 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
+import os
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +22,7 @@ from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
-from .search import SearchIndexError, write_index
+from .search import Document, Item, SearchIndexError, write_index
 from .validation import Options
 from .writer import Output, check_output_folder, write_site
 
@@ -200,9 +202,39 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
                               caches.store if caches.store is not None else NoStore(),
                               checker(options), told, lambda: clock.lap("load"), found,
                               caches.reuse.keys if caches.reuse is not None else None)
-    items = search_records(site, found)
+    items = spooled(search_records(site, found)) if options.write else search_records(site, found)
     clock.lap("validate")
     return site, items
+
+
+class SpooledDocument(Document):
+    """A search document whose HTML waits in a temporary file until the search index reads it."""
+
+    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+
+    @property  # type: ignore[override]
+    def html(self) -> str:
+        fd, offset, size = self.place
+        return os.pread(fd, size, offset).decode("utf-8")
+
+
+def spooled(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """The items, each document's HTML moved to an unnamed temporary file: the documents are read
+    only by the search index, written last, and were a quarter of the model's memory till then."""
+    spool = tempfile.TemporaryFile(prefix="briefkit-documents-")
+    fd, offset, result = spool.fileno(), 0, []
+    for item in items:
+        if isinstance(item, Document):
+            data = item.html.encode("utf-8")
+            os.pwrite(fd, data, offset)
+            document = object.__new__(SpooledDocument)  # frozen, and `html` is read from the file
+            object.__setattr__(document, "url", item.url)
+            object.__setattr__(document, "place", (fd, offset, len(data)))
+            object.__setattr__(document, "spool", spool)  # the file stays open while a document needs it
+            offset += len(data)
+            item = document
+        result.append(item)
+    return tuple(result)
 
 
 def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
