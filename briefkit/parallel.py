@@ -7,6 +7,7 @@ share of the work too. Output never depends on the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -14,13 +15,19 @@ from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 from . import urls
-from .exports import annotations_path
+from .exports import Exporter, annotations_path
 from .model import Site
 from .render import PageRenderer, render_site
 from .writer import Output, check_paths
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 R = TypeVar("R")
+PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged process (/proc/sys/fs/pipe-max-size)
 
 
 def default_jobs() -> int:
@@ -66,6 +73,8 @@ def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int,
     workers = []
     for share in range(1, jobs):
         reader, writer = context.Pipe(duplex=False)
+        with contextlib.suppress(OSError, AttributeError):  # Linux: a worker whose result fits ends when done,
+            fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # not when this process reads it
         process = context.Process(target=_work, args=(function, items[share::jobs], writer), daemon=True)
         process.start()
         writer.close()
@@ -110,12 +119,17 @@ class ShareRenderer(PageRenderer):
         self.into = into
         self.made: set[str] = set()  # folders created under `into`
         self.holding = False  # rendering a briefing: its export reads the page first
+        # The source links of the briefings rendered here, for data/quotes.json: kept instead of
+        # each article's text (Exporter.article), which 10,000 briefings made some 60 MB.
+        self.links: dict[str, dict[str, str]] = {}
 
     def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
         number, self.count = self.count, self.count + 1
         if number % self.jobs != self.share:
             return Output(path, b"")
         self.mine.add(path)
+        if self.holding and self.into is not None and self.share == 0:
+            self.links[context["briefing"].slug] = context["source_links"]
         output = super().page(template, path, title, root, **context)
         return output if self.holding else self.keep(output)
 
@@ -133,6 +147,8 @@ class ShareRenderer(PageRenderer):
             outputs = super().briefing(briefing)
         finally:
             self.holding = False
+        if self.into is not None:
+            self.exports._articles.pop(briefing.slug, None)  # its page and export are done
         self.mine.update(output.path for output in outputs[1:])
         return [self.keep(output) for output in outputs]
 
@@ -141,10 +157,21 @@ class ShareRenderer(PageRenderer):
             return super().all()
         data_files = self.exports.data_files  # the data files too: written as soon as made
         self.exports.data_files = lambda: [self.keep(output) for output in data_files()]  # type: ignore
+        self.exports.source_links = self.kept_links  # type: ignore[method-assign]
         try:
             return super().all()
-        finally:  # the lambda refers to this renderer: a cycle would keep the model until a full collection
-            del self.exports.data_files
+        finally:  # these refer to this renderer: a cycle would keep the model until a full collection
+            del self.exports.data_files, self.exports.source_links
+
+    def kept_links(self, briefing) -> dict[str, str]:
+        """Exporter.source_links, from `links` when the briefing was rendered here; else its
+        article's text is read and not kept."""
+        links = self.links.pop(briefing.slug, None)
+        if links is None:
+            links = Exporter.source_links(self.exports, briefing)
+            if not self.holding:
+                self.exports._articles.pop(briefing.slug, None)
+        return links
 
     def feed(self) -> Output:
         return self.keep(super().feed())
