@@ -17,7 +17,7 @@ from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_fold
                     remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
-from .model import Site, make_site
+from .model import Site
 from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
@@ -79,24 +79,21 @@ def build(options: BuildOptions, progress: Progress | None = None,
     briefings, quotes = len(site.briefings), sum(len(b.quotes) for b in site.briefings)
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
-        config = site.config
         tell("render", 0, 1)
 
         def render_into(folder: Path) -> list[Output]:
             """Every output; the pages written straight into the new site's `folder` as rendered."""
-            nonlocal pages, site
+            nonlocal pages
             outputs = render(site) if render is not None else caches.reuse.render(
                 site, options.templates, options.jobs, settings(options), folder) if caches.reuse is not None \
                 else render_parallel(site, options.templates or templates_dir(), options.jobs, folder)
-            # The search reads only the documents and the config: the model goes before Pagefind runs.
-            site = None
-            release_memory()
+            release_memory()  # what the render left, before Pagefind runs
             pages = sum(output.path.endswith(".html") for output in outputs)
             clock.lap("render")
             tell("render", 1, 1)
             tell("write", 0, 1)
             return outputs
-        files = write_output(make_site(config, []), render_into, items, options, caches.search, clock)
+        files = write_output(site, render_into, items, options, caches.search, clock)
         tell("write", 1, 1)
     result = BuildReport(report.sorted(), briefings, quotes, files, clock.stages, pages)
     caches.remember(options, result)
@@ -216,6 +213,12 @@ class SpooledDocument(Document):
     def html(self) -> str:
         fd, offset, size = self.place
         return os.pread(fd, size, offset).decode("utf-8")
+
+    def __eq__(self, other: object) -> bool:  # the same document as one whose HTML is in memory
+        return isinstance(other, Document) and (self.url, self.html) == (other.url, other.html)
+
+    def __hash__(self) -> int:
+        return hash((self.url, self.html))
 
 
 def spooled(items: tuple[Item, ...]) -> tuple[Item, ...]:
