@@ -128,3 +128,15 @@ def test_disk_store_pickles_its_entries_when_saved(tmp_path):
     store.save()
     assert pickle.loads(store.path("k1").read_bytes()) == entry
     assert store.get("k1") == entry and not store.pending
+
+
+def test_spooled_search_documents_read_back_their_html_and_equal_the_originals():
+    from briefkit.pipeline import spooled
+    from briefkit.search import Document
+    items = (Document("briefings/a/index.html", "<p>caf\u00e9 \u201cquoted\u201d \U0001f600</p>"),
+             "a record, passed through", Document("briefings/b/index.html", ""))
+    kept = spooled(items)
+    assert kept == items and items == kept and hash(kept[0]) == hash(items[0])
+    assert kept[1] is items[1]
+    assert [d.html for d in kept if isinstance(d, Document)] == [items[0].html, ""]
+    assert "html" not in vars(kept[0])  # read from the file, not held
