@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Mapping, Protocol
+from typing import IO, Callable, Mapping, Protocol
 
 from . import __version__
 from .diagnostics import Diagnostic, Report
@@ -109,11 +109,13 @@ class DiskStore:
     leaves nothing behind)."""
 
     folder: Path
-    pending: dict[str, bytes] = field(default_factory=dict)
+    pending: dict[str, tuple[int, int]] = field(default_factory=dict)  # new entries: offset, size in `spool`
     used: set[str] = field(default_factory=set)
     stats: dict[str, tuple] | None = None  # folder -> (signature, key): the last build's (`key`)
     fresh_stats: dict[str, tuple] = field(default_factory=dict)  # this build's
     listings: dict[str, list] = field(default_factory=dict)  # folder -> its entries (`fingerprint`)
+    # The new entries' pickles wait for save() in an unnamed temporary file, not in memory.
+    spool: IO[bytes] | None = None
 
     def path(self, key: str) -> Path:
         return self.folder / "briefings" / f"{key}.pickle"
@@ -130,7 +132,11 @@ class DiskStore:
             return None
 
     def put(self, key: str, entry: Entry) -> None:
-        self.pending[key] = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.spool is None:
+            self.spool = tempfile.TemporaryFile(prefix="briefkit-entries-")
+        data = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending[key] = (self.spool.seek(0, os.SEEK_END), len(data))
+        self.spool.write(data)
 
     def keep_only(self, keys: set[str]) -> None:
         self.used = keys
@@ -161,11 +167,15 @@ class DiskStore:
         """Write the new entries and delete those no briefing uses any more."""
         if not create and not self.folder.is_dir():
             return
-        for key, data in self.pending.items():
-            write_atomically(self.path(key), data)
+        for key, (offset, size) in self.pending.items():
+            self.spool.seek(offset)
+            write_atomically(self.path(key), self.spool.read(size))
         self.pending.clear()
         if self.stats is not None and self.fresh_stats != self.stats:
             write_atomically(self.folder / KEYS_FILE, pickle.dumps(self.fresh_stats, protocol=pickle.HIGHEST_PROTOCOL))
+        if self.spool is not None:
+            self.spool.close()
+            self.spool = None
         try:
             names = os.listdir(self.folder / "briefings")
         except OSError:

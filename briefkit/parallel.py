@@ -7,6 +7,7 @@ share of the work too. Output never depends on the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -14,13 +15,19 @@ from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 from . import urls
-from .exports import annotations_path
+from .exports import Exporter, annotations_path
 from .model import Site
 from .render import PageRenderer, render_site
-from .writer import Output
+from .writer import Output, check_paths
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 R = TypeVar("R")
+PIPE_BYTES = 1 << 20  # Linux's default limit for an unprivileged process (/proc/sys/fs/pipe-max-size)
 
 
 def default_jobs() -> int:
@@ -66,6 +73,8 @@ def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int,
     workers = []
     for share in range(1, jobs):
         reader, writer = context.Pipe(duplex=False)
+        with contextlib.suppress(OSError, AttributeError):  # Linux: a worker whose result fits ends when done,
+            fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # not when this process reads it
         process = context.Process(target=_work, args=(function, items[share::jobs], writer), daemon=True)
         process.start()
         writer.close()
@@ -98,19 +107,31 @@ def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int,
 
 
 class ShareRenderer(PageRenderer):
-    """Renders every `jobs`-th page (from `share`); the others are left empty, for another worker."""
+    """Renders every `jobs`-th page (from `share`); the others are left empty, for another worker.
 
-    def __init__(self, site: Site, folder: Path, share: int, jobs: int):
+    With `into` (the new site's folder), each page and export is written there as soon as it is
+    rendered and only its path is kept (`Output.written`): no process holds the pages in memory."""
+
+    def __init__(self, site: Site, folder: Path, share: int, jobs: int, into: Path | None = None):
         super().__init__(site, folder)
         self.share, self.jobs, self.count = share, jobs, 0
         self.mine: set[str] = set()
+        self.into = into
+        self.made: set[str] = set()  # folders created under `into`
+        self.holding = False  # rendering a briefing: its export reads the page first
+        # The source links of the briefings rendered here, for data/quotes.json: kept instead of
+        # each article's text (Exporter.article), which 10,000 briefings made some 60 MB.
+        self.links: dict[str, dict[str, str]] = {}
 
     def page(self, template: str, path: str, title: str, root: str | None = None, **context) -> Output:
         number, self.count = self.count, self.count + 1
         if number % self.jobs != self.share:
             return Output(path, b"")
         self.mine.add(path)
-        return super().page(template, path, title, root, **context)
+        if self.holding and self.into is not None and self.share == 0:
+            self.links[context["briefing"].slug] = context["source_links"]
+        output = super().page(template, path, title, root, **context)
+        return output if self.holding else self.keep(output)
 
     def briefing(self, briefing) -> list[Output]:
         path = urls.briefing_page(briefing.slug)
@@ -121,21 +142,91 @@ class ShareRenderer(PageRenderer):
             folder = path.rsplit("/", 1)[0]
             return [Output(path, b""), Output(annotations_path(briefing.slug), b""),
                     *(Output(f"{folder}/{name}", copy_from=source) for name, source in briefing.media)]
-        outputs = super().briefing(briefing)
+        self.holding = True
+        try:
+            outputs = super().briefing(briefing)
+        finally:
+            self.holding = False
+        if self.into is not None:
+            self.exports._articles.pop(briefing.slug, None)  # its page and export are done
         self.mine.update(output.path for output in outputs[1:])
-        return outputs
+        return [self.keep(output) for output in outputs]
+
+    def all(self) -> list[Output]:
+        if self.into is None:
+            return super().all()
+        data_files = self.exports.data_files  # the data files too: written as soon as made
+        self.exports.data_files = lambda: [self.keep(output) for output in data_files()]  # type: ignore
+        self.exports.source_links = self.kept_links  # type: ignore[method-assign]
+        try:
+            return super().all()
+        finally:  # these refer to this renderer: a cycle would keep the model until a full collection
+            del self.exports.data_files, self.exports.source_links
+
+    def kept_links(self, briefing) -> dict[str, str]:
+        """Exporter.source_links, from `links` when the briefing was rendered here; else its
+        article's text is read and not kept."""
+        links = self.links.pop(briefing.slug, None)
+        if links is None:
+            links = Exporter.source_links(self.exports, briefing)
+            if not self.holding:
+                self.exports._articles.pop(briefing.slug, None)
+        return links
+
+    def feed(self) -> Output:
+        return self.keep(super().feed())
+
+    def keep(self, output: Output) -> Output:
+        """The output as this renderer keeps it: written into `into` now, when there is one."""
+        if self.into is None or output.data is None:
+            return output
+        check_paths([output])  # before writing: a path must not leave the folder
+        folder = output.path.rpartition("/")[0]
+        if folder not in self.made:
+            (self.into / folder).mkdir(parents=True, exist_ok=True)  # another worker may make it too
+            self.made.add(folder)
+        target = self.into / output.path
+        # `into` may hold the site a build replaced (`writer.take_spare`), whose files are hard
+        # links to the current site's: a new file, never one written into.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)
+        target.write_bytes(output.data)
+        return Output(output.path, written=True)
 
 
-def render_parallel(site: Site, folder: Path, jobs: int) -> list[Output]:
-    """`render_site(site, folder)`, the pages shared among `jobs` processes."""
-    if jobs <= 1:
+class WorkerRenderer(ShareRenderer):
+    """A forked worker's ShareRenderer: the files made from the whole site (feed, data files,
+    sitemap) are the first share's, so a worker does not compute them."""
+
+    def feed(self) -> Output:
+        return Output("feed.xml", b"")
+
+    def all(self) -> list[Output]:
+        self.exports.data_files = lambda: []  # type: ignore[method-assign]
+        return super().all()
+
+
+def render_parallel(site: Site, folder: Path, jobs: int, into: Path | None = None) -> list[Output]:
+    """`render_site(site, folder)`, the pages shared among `jobs` processes.
+
+    With `into`, the folder the site is being written to (`write_site`), the pages and exports are
+    written there by the process that renders them, and returned as `written` outputs."""
+    if jobs <= 1 and into is None:
         return render_site(site, folder)
+    jobs = max(1, jobs)
 
     def share(number: int):
-        renderer = ShareRenderer(site, folder, number, jobs)
+        if number == 0:
+            return ShareRenderer(site, folder, 0, jobs, into).all()
+        renderer = WorkerRenderer(site, folder, number, jobs, into)
         outputs = renderer.all()
-        return outputs if number == 0 else [o for o in outputs if o.path in renderer.mine]
+        if into is not None:  # the files it wrote (the media are copied by the writer)
+            return [o.path for o in outputs if o.written]
+        return [o for o in outputs if o.path in renderer.mine]
 
     first, *others = fork_map(share, list(range(jobs)), jobs)
-    pages = {output.path: output for part in others for output in part}
+    if into is None:
+        pages = {output.path: output for part in others for output in part}
+    else:
+        pages = {path: Output(path, written=True) for part in others for path in part}
     return [pages.get(output.path, output) for output in first]

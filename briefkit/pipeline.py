@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import gc
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .cache import (DiskStore, MemoryStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
+from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
                     remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
@@ -18,7 +23,7 @@ from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
-from .search import Background, SearchIndexError, write_index
+from .search import Background, Document, Item, SearchIndexError, write_index
 from .validation import Options
 from .writer import KEPT, Output, check_output_folder, new_site, write_site
 
@@ -72,23 +77,49 @@ def build(options: BuildOptions, progress: Progress | None = None,
         caches.keep_checked()
         raise ContentError(report.sorted())
     files = pages = 0
+    briefings, quotes = len(site.briefings), sum(len(b.quotes) for b in site.briefings)
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
         with early_index(site, items, options, caches if render is None else None) as indexing:
-            outputs = render(site) if render is not None else caches.reuse.render(
-                site, options.templates, options.jobs, settings(options)) if caches.reuse is not None else \
-                render_parallel(site, options.templates or templates_dir(), options.jobs)
-            pages = sum(output.path.endswith(".html") for output in outputs)
-            clock.lap("render")
-            tell("render", 1, 1)
-            tell("write", 0, 1)
-            files = write_output(site, outputs, items, options, caches.search, clock, indexing)
+
+            def render_into(folder: Path) -> list[Output]:
+                """Every output; the pages written straight into the new site's `folder` as rendered."""
+                nonlocal pages
+                outputs = render(site) if render is not None else caches.reuse.render(
+                    site, options.templates, options.jobs, settings(options), folder) if caches.reuse is not None \
+                    else render_parallel(site, options.templates or templates_dir(), options.jobs, folder)
+                release_memory()  # what the render left, before Pagefind runs
+                pages = sum(output.path.endswith(".html") for output in outputs)
+                clock.lap("render")
+                tell("render", 1, 1)
+                tell("write", 0, 1)
+                return outputs
+            files = write_output(site, render_into, items, options, caches.search, clock, indexing)
             tell("write", 1, 1)
-    result = BuildReport(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                         files, clock.stages, pages)
+    result = BuildReport(report.sorted(), briefings, quotes, files, clock.stages, pages)
     caches.remember(options, result)
     return result
+
+
+def release_memory() -> None:
+    """Give the memory freed so far back to the system (glibc keeps it for the process otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+class NoStore:
+    """The store of a build without a cache (`--no-cache`): it keeps nothing."""
+
+    def get(self, key: str) -> None:
+        return None
+
+    def put(self, key: str, entry) -> None:
+        pass
+
+    def keep_only(self, keys: set[str]) -> None:
+        pass
 
 
 class Clock:
@@ -168,19 +199,57 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
     told = lambda done, total: tell("validate", done, total)  # noqa: E731
     found: dict = {}
     site = build_model_cached(options.src, options.src_display, model_options, report,
-                              caches.store if caches.store is not None else MemoryStore({}),
+                              caches.store if caches.store is not None else NoStore(),
                               checker(options), told, lambda: clock.lap("load"), found,
                               caches.reuse.keys if caches.reuse is not None else None)
-    items = search_records(site, found)
+    items = spooled(search_records(site, found)) if options.write else search_records(site, found)
     clock.lap("validate")
     return site, items
 
 
-def write_output(site: Site, outputs: list[Output], items: list | None, options: BuildOptions,
-                 search: SearchMemo | None, clock: Clock, indexing: tuple[Path, Background] | None = None) -> int:
+class SpooledDocument(Document):
+    """A search document whose HTML waits in a temporary file until the search index reads it."""
+
+    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+
+    @property  # type: ignore[override]
+    def html(self) -> str:
+        fd, offset, size = self.place
+        return os.pread(fd, size, offset).decode("utf-8")
+
+    def __eq__(self, other: object) -> bool:  # the same document as one whose HTML is in memory
+        return isinstance(other, Document) and (self.url, self.html) == (other.url, other.html)
+
+    def __hash__(self) -> int:
+        return hash((self.url, self.html))
+
+
+def spooled(items: tuple[Item, ...]) -> tuple[Item, ...]:
+    """The items, each document's HTML moved to an unnamed temporary file: the documents are read
+    only by the search index, written last, and were a quarter of the model's memory till then."""
+    spool = tempfile.TemporaryFile(prefix="briefkit-documents-")
+    fd, offset, result = spool.fileno(), 0, []
+    for item in items:
+        if isinstance(item, Document):
+            data = item.html.encode("utf-8")
+            os.pwrite(fd, data, offset)
+            document = object.__new__(SpooledDocument)  # frozen, and `html` is read from the file
+            object.__setattr__(document, "url", item.url)
+            object.__setattr__(document, "place", (fd, offset, len(data)))
+            object.__setattr__(document, "spool", spool)  # the file stays open while a document needs it
+            offset += len(data)
+            item = document
+        result.append(item)
+    return tuple(result)
+
+
+def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
+                 options: BuildOptions, search: SearchMemo | None, clock: Clock,
+                 indexing: tuple[Path, Background] | None = None) -> int:
     """Write the site and its search index, swapped in whole; returns the files written.
 
-    `indexing`: the next site's folder and the search index being written into it (`early_index`)."""
+    `outputs` may render into the new folder itself (see `writer.write_site`). `indexing`: the
+    next site's folder and the search index being written into it (`early_index`)."""
     search_time = 0.0
 
     def index(folder: Path) -> int:
@@ -247,6 +316,13 @@ def checker(options: BuildOptions):
     """Check the briefings that missed the cache, in `options.jobs` processes."""
     def check_all(folders: list[Path], registry, progress: Callable[[int], None] | None = None) -> list:
         renderer = Renderer()
-        return fork_map(lambda folder: check_folder(folder, options.src, options.src_display, registry, renderer),
-                        folders, options.jobs, progress)
+
+        def check(folder: Path):
+            entry = check_folder(folder, options.src, options.src_display, registry, renderer)
+            # The collector is paused (`collector_paused`) and checking leaves cycles behind (the
+            # article's parsed tree): a young-generation pass frees them, walking only this folder's
+            # objects. Without it they were kept for the whole build, and frozen with the model.
+            gc.collect(0)
+            return entry
+        return fork_map(check, folders, options.jobs, progress)
     return check_all

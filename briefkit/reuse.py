@@ -103,14 +103,16 @@ class Reuse:
             self.known = (readers, self.previous())
         return self.known[1] is not None
 
-    def render(self, site: Site, templates: Path | None, jobs: int, settings: tuple) -> list[Output]:
-        """Every output of the site: rendered, or linked from the current site when unchanged."""
+    def render(self, site: Site, templates: Path | None, jobs: int, settings: tuple,
+               into: Path | None = None) -> list[Output]:
+        """Every output of the site: rendered, or linked from the current site when unchanged
+        (rendering everything, the pages are written into `into` as they are: `render_parallel`)."""
         folder = templates or templates_dir()
         self.ready(site, templates, settings)
         readers, previous = self.known
         self.fragments = self.load(self.fragments_path()) if previous is not None else {}
         if previous is None:
-            outputs = render_parallel(site, folder, jobs)
+            outputs = render_parallel(site, folder, jobs, into)
             recorder = KeyedRenderer(site, folder, self, {}, readers, paths_only=True)
             recorder.all()
             self.rendered, self.reused = len(outputs), 0

@@ -36,6 +36,7 @@ class Output:
     path: str
     data: bytes | None = None
     copy_from: Path | str | None = None
+    written: bool = False  # in the new folder already: rendered straight into it (`write_site`)
 
 
 def check_output_folder(out: Path, src: Path) -> None:
@@ -136,22 +137,25 @@ def check_paths(outputs: list[Output]) -> None:
         seen.add(path)
 
 
-def write_site(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None = None,
-               keep: Path | None = None, folder: Path | None = None) -> int:
+def write_site(outputs: list[Output] | Callable[[Path], list[Output]], out: Path,
+               finish: Callable[[Path], int] | None = None, keep: Path | None = None,
+               folder: Path | None = None) -> int:
     """Write every output into a fresh folder, then swap it with `out`; returns files written.
 
+    `outputs` may be a function of the fresh folder that writes files into it itself (a render
+    that keeps no page in memory) and returns every output, those it wrote marked `written`.
     `finish(folder)`, when given, runs on the complete temporary folder before the swap (the
     search index is written there) and returns how many files it added; if it raises, the
     temporary folder is removed and `out` stays as it was. `keep`, when given (a folder in the
     cache), keeps the replaced site for the next build to start from (`take_spare`).
     `folder`: a temporary folder made by `new_site`, whose lock is held.
     """
-    check_paths(outputs)
+    if not callable(outputs):
+        check_paths(outputs)
     if folder is not None:
-        return len(outputs) + _write_and_swap(outputs, out, finish, keep, folder)
+        return _write_and_swap(outputs, out, finish, keep, folder)
     with new_site(out, keep) as tmp:
-        added = _write_and_swap(outputs, out, finish, keep, tmp)
-    return len(outputs) + added
+        return _write_and_swap(outputs, out, finish, keep, tmp)
 
 
 @contextlib.contextmanager
@@ -196,12 +200,15 @@ def take_spare(keep: Path | None, tmp: Path) -> None:
             tmp.mkdir()
 
 
-def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], int] | None,
-                    keep: Path | None, tmp: Path) -> int:
+def _write_and_swap(outputs: list[Output] | Callable[[Path], list[Output]], out: Path,
+                    finish: Callable[[Path], int] | None, keep: Path | None, tmp: Path) -> int:
     """The temporary folder, written whole, then swapped with `out` (the site, at every instant,
-    is the previous one or the new one); returns the files `finish` added."""
+    is the previous one or the new one); returns the files written."""
     site = str(out) + os.sep  # a file of the current site (unchanged since the last build) is linked
     try:
+        if callable(outputs):
+            outputs = outputs(tmp)
+            check_paths(outputs)
         _write_files(outputs, str(tmp), site)
         added = finish(tmp) if finish is not None else 0
         _fresh(str(tmp / MARKER))
@@ -221,7 +228,7 @@ def _write_and_swap(outputs: list[Output], out: Path, finish: Callable[[Path], i
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return added
+    return len(outputs) + added
 
 
 def _fresh(path: str) -> None:
@@ -277,6 +284,8 @@ def _write_files(outputs: list[Output], tmp: str, site: str) -> None:
                 os.rmdir(f"{tmp}/{path}")  # emptied above
     link, mkdir = os.link, os.mkdir
     for output in outputs:
+        if output.written:  # by the process that rendered it
+            continue
         target = f"{tmp}/{output.path}"
         parent = target.rpartition("/")[0]
         if parent not in made:

@@ -1,0 +1,162 @@
+"""What keeps a cold build's memory flat: pages rendered straight into the new site folder, the
+checkers' garbage freed while the collector is paused, cache entries pickled only when saved.
+Each keeps the output the same as the in-memory way."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+
+import pytest
+
+from briefkit.cache import DiskStore
+from briefkit.diagnostics import Report
+from briefkit.loader import content_folders, load_content
+from briefkit.parallel import render_parallel
+from briefkit.pipeline import BuildOptions, checker
+from briefkit.render import render_site, templates_dir
+from briefkit.validation import Options, build_model, check_registry
+from briefkit.writer import Output, write_site
+from conftest import EXAMPLE, snapshot
+
+
+@pytest.fixture(scope="module")
+def example_site():
+    return build_model(load_content(EXAMPLE, "briefings", Report()), Options("https://example.org/", False),
+                       Report())
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_render_into_a_folder_writes_every_page_and_keeps_only_paths(example_site, tmp_path, jobs):
+    expected = render_site(example_site, templates_dir())
+    into = tmp_path / "new"
+    into.mkdir()
+    outputs = render_parallel(example_site, templates_dir(), jobs, into)
+    assert [o.path for o in outputs] == [o.path for o in expected]
+    written = {o.path for o in outputs if o.written}
+    # Every page, export, data file and the feed is on disk already and not held in memory; the
+    # copied media and assets are left to the writer.
+    assert {o.path for o in expected if o.path.endswith((".html", ".jsonld"))} <= written
+    assert {"feed.xml", "data/quotes.json", "data/briefings.json"} <= written
+    assert not {o.path for o in expected if o.copy_from is not None} & written
+    assert all(o.data is None and o.copy_from is None for o in outputs if o.written)
+    files = snapshot(into)
+    assert set(files) == written
+    for output, want in zip(outputs, expected):
+        if output.written:
+            assert files[output.path] == want.data, output.path
+        else:
+            assert (output.data, output.copy_from) == (want.data, want.copy_from), output.path
+
+
+def test_write_site_takes_a_render_that_writes_into_the_new_folder(example_site, tmp_path):
+    out = tmp_path / "site"
+    write_site([Output("old.html", b"old")], out)
+    write_site(render_site(example_site, templates_dir()), tmp_path / "reference")
+    expected = snapshot(tmp_path / "reference")
+    folders = []
+
+    def render(folder):
+        folders.append(folder)
+        assert folder.parent == out.parent and folder != out and (out / "old.html").is_file()
+        return render_parallel(example_site, templates_dir(), 2, folder)
+
+    count = write_site(render, out)
+    assert snapshot(out) == expected
+    assert count == len(expected) - 1  # every output; the marker is not counted
+    assert not folders[0].exists()  # swapped in, the old site removed
+
+
+def test_a_render_into_the_new_folder_that_fails_leaves_the_site_as_it_was(tmp_path):
+    out = tmp_path / "site"
+    write_site([Output("index.html", b"old")], out)
+    before = snapshot(out)
+
+    def render(folder):
+        (folder / "index.html").write_bytes(b"half")
+        raise RuntimeError("template error")
+
+    with pytest.raises(RuntimeError, match="template error"):
+        write_site(render, out)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+def test_a_rendered_path_outside_the_folder_is_refused_before_it_is_written(example_site, tmp_path):
+    from briefkit.parallel import ShareRenderer
+    into = tmp_path / "new"
+    into.mkdir()
+    renderer = ShareRenderer(example_site, templates_dir(), 0, 1, into)
+    with pytest.raises(ValueError, match="bad or duplicate output path"):
+        renderer.keep(Output("../escaped.html", b"x"))
+    assert not (tmp_path / "escaped.html").exists()
+
+
+def test_checking_with_the_collector_paused_leaves_no_garbage_per_briefing(tmp_path):
+    report = Report()
+    folders = content_folders(EXAMPLE, "briefings", report)
+    registry = check_registry(load_content(EXAMPLE, "briefings", Report()), Report())
+    check_all = checker(BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=1))
+    check_all(folders, registry)  # what is made once (regexes, caches) is made now
+
+    def left_behind(some: list) -> int:
+        """What a full collection frees after checking `some` with the collector paused, as
+        pipeline.build does (reuse.collector_paused)."""
+        gc.collect()
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            entries = check_all(some, registry)
+            assert all(entry[1] is not None for entry in entries)
+            return gc.collect()
+        finally:
+            if enabled:
+                gc.enable()
+
+    assert len(folders) >= 3
+    # Each call leaves its Markdown renderer; each briefing no parsed article (about 600 objects a
+    # briefing were left before, kept for the whole build).
+    assert left_behind(folders) <= left_behind(folders[:1]) + 100 * (len(folders) - 1)
+
+
+def test_disk_store_pickles_its_entries_when_saved(tmp_path):
+    store = DiskStore(tmp_path / "cache")
+    entry = ((), None, None)
+    store.put("k1", entry)
+    assert not (tmp_path / "cache").exists()  # nothing is written before the build succeeds
+    store.keep_only({"k1"})
+    store.save()
+    assert pickle.loads(store.path("k1").read_bytes()) == entry
+    assert store.get("k1") == entry and not store.pending
+
+
+def test_spooled_search_documents_read_back_their_html_and_equal_the_originals():
+    from briefkit.pipeline import spooled
+    from briefkit.search import Document
+    items = (Document("briefings/a/index.html", "<p>caf\u00e9 \u201cquoted\u201d \U0001f600</p>"),
+             "a record, passed through", Document("briefings/b/index.html", ""))
+    kept = spooled(items)
+    assert kept == items and items == kept and hash(kept[0]) == hash(items[0])
+    assert kept[1] is items[1]
+    assert [d.html for d in kept if isinstance(d, Document)] == [items[0].html, ""]
+    assert "html" not in vars(kept[0])  # read from the file, not held
+
+
+def test_rendering_into_a_kept_site_never_writes_into_the_current_sites_files(example_site, tmp_path):
+    from dataclasses import replace
+
+    from test_writer import eventually
+
+    out, keep, folder = tmp_path / "site", tmp_path / "cache" / "replaced", templates_dir()
+    write_site(lambda into: render_parallel(example_site, folder, 2, into), out, keep=keep)
+    assert eventually(lambda: (keep / "site").is_dir())  # the first site's mirror: links to its files
+    before = snapshot(out)
+    retitled = replace(example_site, config=replace(example_site.config, title="Another title"))
+
+    def render_then_fail(into):
+        render_parallel(retitled, folder, 2, into)  # into the kept site, every page changed
+        raise RuntimeError("after the render")
+
+    with pytest.raises(RuntimeError):
+        write_site(render_then_fail, out, keep=keep)
+    assert snapshot(out) == before
