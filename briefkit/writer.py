@@ -74,11 +74,10 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def lock_path(out: Path) -> Path:
-    """The lock file of the output folder `out`: in the cache's root (`cache.cache_folder`), named
-    after `out`; never beside the site, and stable while the site itself is swapped."""
+    """The lock file of the output folder `out`: in its cache folder (`cache.cache_folder`, also
+    with `--no-cache`); never beside the site, and stable while the site itself is swapped."""
     from .cache import cache_folder  # noqa: PLC0415 (cache imports this module)
-    folder = cache_folder(out)
-    return folder.parent / "locks" / f"{folder.name}.lock"
+    return cache_folder(out) / "lock"
 
 
 @contextlib.contextmanager
