@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 from contextlib import contextmanager
 from typing import Iterator
@@ -82,10 +80,7 @@ def count(n: int, word: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 built, 1 content errors, 2 usage errors).
-
-    Run as the program (`argv` None: the command line is sys.argv), a successful `build` ends the
-    process itself once it has printed its summary, without freeing the model first."""
+    """Run the command line; returns the exit status (0 built, 1 content errors, 2 usage errors)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
         args_list.insert(0, "build")
@@ -124,10 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.links:
             from .links import Settings, with_links  # noqa: PLC0415
             run = with_links(run, Settings(ttl_hours=args.links_ttl))
-    model: list = []  # the model, never freed when the process ends here (see `end_process`)
     try:
         with progress_display(fmt == "text" and sys.stderr.isatty()) as tell:
-            result = run(options, tell, keep=model) if run is build else run(options, tell)
+            result = run(options, tell)
     except ContentError as exc:
         print_diagnostics(exc.diagnostics, fmt)
         errors = sum(d.severity == "error" for d in exc.diagnostics)
@@ -151,19 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         # With --format json or github, stdout holds only the diagnostics: the summary goes to stderr.
         print(f"checked {count(result.briefings, 'briefing')} ({count(result.quotes, 'quote')} verified): "
               f"{problems} [{stages}]", file=sys.stdout if fmt == "text" else sys.stderr)
-    if argv is None and model:
-        end_process(0)
     return 0
-
-
-def end_process(code: int) -> None:
-    """Exit now, the output flushed: freeing a 10,000-briefing model one object at a time took
-    0.2 s of every build, for memory the system takes back at once. Everything the build started
-    has ended (the search index awaited, the cache saved; the trash's deleter is detached)."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: as at a normal exit
-            stream.flush()
-    os._exit(code)
 
 
 @contextmanager

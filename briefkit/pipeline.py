@@ -58,13 +58,12 @@ Progress = Callable[[str, int, int], None]
 
 def build(options: BuildOptions, progress: Progress | None = None,
           render: Callable[[Site], list[Output]] | None = None, store: Store | None = None,
-          search: SearchMemo | None = None, keep: list | None = None) -> BuildReport:
+          search: SearchMemo | None = None) -> BuildReport:
     """Build the site, or raise ContentError with every problem found (output untouched).
 
     `render` turns the model into output files (serve passes an incremental one); `store` keeps
     checked briefings and `search` the last search bundle between builds (serve passes them in
-    memory; else options.cache is used). `keep`: receives the model, for a caller that ends the
-    process right after instead of freeing it (0.2 s at 10,000 briefings)."""
+    memory; else options.cache is used)."""
     tell = progress or (lambda stage, done, total: None)
     check_folders(options)
     clock = Clock()
@@ -100,8 +99,6 @@ def build(options: BuildOptions, progress: Progress | None = None,
             tell("write", 1, 1)
     result = BuildReport(report.sorted(), briefings, quotes, files, clock.stages, pages)
     caches.remember(options, result)
-    if keep is not None:
-        keep.append((site, items, caches))
     return result
 
 
