@@ -316,6 +316,10 @@ def checker(options: BuildOptions):
     """Check the briefings that missed the cache, in `options.jobs` processes."""
     def check_all(folders: list[Path], registry, progress: Callable[[int], None] | None = None) -> list:
         renderer = Renderer()
+        # What is loaded so far lives as long as the build (`collector_paused` freezes it at the
+        # end): frozen now, the first young-generation pass below does not walk all of it (0.2 s
+        # at 3,000 cached briefings for one edited).
+        gc.freeze()
 
         def check(folder: Path):
             entry = check_folder(folder, options.src, options.src_display, registry, renderer)

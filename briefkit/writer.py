@@ -73,20 +73,30 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
+def lock_path(out: Path) -> Path:
+    """The lock file of the output folder `out`: in its cache folder (`cache.cache_folder`, also
+    with `--no-cache`); never beside the site, and stable while the site itself is swapped."""
+    from .cache import cache_folder  # noqa: PLC0415 (cache imports this module)
+    return cache_folder(out) / "lock"
+
+
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `folder` (the output's parent) while a build writes next to it.
+def _locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder `out` while a build writes it or beside it.
 
     Two builds into the same place (`serve` rebuilding while `build` runs) would otherwise
-    delete each other's temporary folders as leftovers. The kernel drops the lock when its
-    holder dies, so a killed build never leaves it behind; where locking is unsupported (some
-    network file systems) the build goes on without it.
+    delete each other's temporary folders as leftovers; builds into two folders side by side
+    (`site/` and `preview/`) do not wait for each other. The kernel drops the lock when its
+    holder dies, so a killed build never leaves it held; where locking is unsupported (some
+    network file systems, a cache that cannot be written) the build goes on without it.
     """
     if fcntl is None:
         yield
         return
     try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        path = lock_path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
     except OSError:
         yield
         return
@@ -118,10 +128,14 @@ def remove_leftovers(out: Path) -> None:
     name = glob.escape(out.name)  # an output folder may be called `site[2]`
     if not out.exists():
         for old in sorted(out.parent.glob(f".{name}.old-*")):
-            if (old / "site").is_dir():
+            if "." not in old.name[len(out.name) + 6:] and (old / "site").is_dir():
                 os.rename(old / "site", out)
                 break
     for leftover in sorted(out.parent.glob(f".{name}.tmp-*")) + sorted(out.parent.glob(f".{name}.old-*")):
+        # Not `.site.tmp-x.tmp-1234abcd`: the temporary folder of the output `site.tmp-x`, whose
+        # build holds another lock (`_locked`).
+        if "." in leftover.name[len(out.name) + 6:]:
+            continue
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
 
@@ -161,12 +175,12 @@ def write_site(outputs: list[Output] | Callable[[Path], list[Output]], out: Path
 @contextlib.contextmanager
 def new_site(out: Path, keep: Path | None = None) -> Iterator[Path]:
     """The temporary folder of the next site beside `out` (leftovers of killed builds removed
-    first), with the lock on `out`'s parent held until the block ends; removed if the block raises.
+    first), with the lock on `out` held until the block ends; removed if the block raises.
     With `keep`: the site the last build replaced, when it kept one (its search bundle removed).
 
     A build makes it before rendering, so the search index can be written into it meanwhile."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(out.parent):
+    with _locked(out):
         remove_leftovers(out)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
         try:
@@ -441,7 +455,7 @@ def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output]
             _replace_file(out / MARKER, Output(MARKER, MARKER_TEXT))
             marked = True
 
-    with _locked(out.parent):
+    with _locked(out):
         for output in outputs:
             before = previous.get(output.path)
             if output.copy_from is not None:
@@ -483,7 +497,7 @@ def _stat(path: Path) -> tuple:
 
 def swap_subfolder(new: Path, current: Path, out: Path) -> None:
     """Put the complete folder `new` in place of `current` (inside the site `out`) in one step."""
-    with _locked(out.parent):
+    with _locked(out):
         if not out.is_dir():
             raise FileNotFoundError(errno.ENOENT, "the site folder is gone", str(out))
         if current.is_dir() and _exchange(new, current):

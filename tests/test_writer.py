@@ -229,7 +229,7 @@ def test_exchange_swaps_or_raises_but_never_half_succeeds(tmp_path):
 
 def test_builds_into_one_folder_at_the_same_time_do_not_break_each_other(tmp_path):
     """`serve` rebuilding while `build` runs: each build's temporary folder would be the other's
-    leftover; the lock on the parent folder makes them take turns."""
+    leftover; the lock on the output folder makes them take turns."""
     out = tmp_path / "site"
     versions = {n: [Output(f"page-{k}.html", f"version {n}, page {k}".encode() * 50) for k in range(40)]
                 for n in range(4)}
@@ -252,6 +252,40 @@ def test_builds_into_one_folder_at_the_same_time_do_not_break_each_other(tmp_pat
     assert any(final == {**{o.path: o.data for o in outputs}, writer.MARKER: writer.MARKER_TEXT}
                for outputs in versions.values())
     assert leftovers(tmp_path, "site") == []
+
+
+def test_builds_into_sibling_folders_do_not_wait_for_each_other_but_one_folder_takes_turns(tmp_path):
+    """`site/` and `preview/` side by side lock each their own output (in the cache, not beside
+    the site); a second build into the same output waits for the first."""
+    site, preview = tmp_path / "site", tmp_path / "preview"
+    entered = {name: threading.Event() for name in ("preview", "site again")}
+
+    def build_into(out: Path, name: str) -> None:
+        with writer._locked(out):
+            entered[name].set()
+
+    with writer._locked(site):
+        others = [threading.Thread(target=build_into, args=(preview, "preview")),
+                  threading.Thread(target=build_into, args=(site, "site again"))]
+        for thread in others:
+            thread.start()
+        assert entered["preview"].wait(timeout=30)
+        assert not entered["site again"].is_set()
+    for thread in others:
+        thread.join(timeout=30)
+    assert entered["site again"].is_set()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no lock file beside the sites
+    assert writer.lock_path(site) != writer.lock_path(preview) and writer.lock_path(site).is_file()
+
+
+def test_a_build_does_not_take_a_sibling_outputs_temporary_folder_for_its_leftover(tmp_path):
+    """The output `site.tmp-x`'s temporary folder starts like a leftover of `site`'s; it belongs to
+    a build holding another lock, and stays."""
+    busy = tmp_path / ".site.tmp-x.tmp-abcd1234"
+    (busy / "page").mkdir(parents=True)
+    (tmp_path / ".site.tmp-crashed1").mkdir()
+    write_site([Output("index.html", b"one")], tmp_path / "site")
+    assert busy.is_dir() and not (tmp_path / ".site.tmp-crashed1").exists()
 
 
 # --- the replaced site: kept for the next build, or deleted from the cache's trash ------------
