@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -18,7 +18,7 @@ from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_fold
                     remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
-from .model import Site
+from .model import Briefing, Site, make_site
 from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
@@ -203,6 +203,8 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
                               checker(options), told, lambda: clock.lap("load"), found,
                               caches.reuse.keys if caches.reuse is not None else None)
     items = spooled(search_records(site, found)) if options.write else search_records(site, found)
+    if options.write and (caches.store is None or caches.disk is not None):  # not serve's, which keeps them
+        site = spooled_site(site)
     clock.lap("validate")
     return site, items
 
@@ -243,6 +245,52 @@ def spooled(items: tuple[Item, ...]) -> tuple[Item, ...]:
     return tuple(result)
 
 
+class SpooledBriefing(Briefing):
+    """A briefing whose article HTML waits in a temporary file until its page is rendered; equal
+    to, and with the repr and pickle of, the same `Briefing` with the HTML in memory."""
+
+    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+
+    def __new__(cls, *args, **kwargs):  # dataclasses.replace: a plain Briefing
+        return Briefing(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def article_html(self) -> str:
+        fd, offset, size = self.place
+        return os.pread(fd, size, offset).decode("utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Briefing) and all(getattr(self, f.name) == getattr(other, f.name)
+                                                   for f in fields(Briefing))
+
+    __hash__ = Briefing.__hash__
+
+    def __repr__(self) -> str:
+        return Briefing.__repr__(self).replace(type(self).__qualname__, Briefing.__qualname__, 1)
+
+    def __reduce__(self):
+        return Briefing, tuple(getattr(self, f.name) for f in fields(Briefing))
+
+
+def spooled_site(site: Site) -> Site:
+    """The site, each article's HTML moved to an unnamed temporary file: half the model's memory,
+    and read only when the briefing's page and export are made (by the process that makes them)."""
+    spool = tempfile.TemporaryFile(prefix="briefkit-articles-")
+    fd, offset, briefings = spool.fileno(), 0, []
+    for briefing in site.briefings:
+        data = briefing.article_html.encode("utf-8")
+        os.pwrite(fd, data, offset)
+        kept = object.__new__(SpooledBriefing)  # frozen, and `article_html` is read from the file
+        for f in fields(Briefing):
+            if f.name != "article_html":
+                object.__setattr__(kept, f.name, getattr(briefing, f.name))
+        object.__setattr__(kept, "place", (fd, offset, len(data)))
+        object.__setattr__(kept, "spool", spool)  # the file stays open while a briefing needs it
+        offset += len(data)
+        briefings.append(kept)
+    return replace(make_site(site.config, briefings), history=site.history)
+
+
 def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
                  options: BuildOptions, search: SearchMemo | None, clock: Clock,
                  indexing: tuple[Path, Background] | None = None) -> int:
@@ -257,7 +305,7 @@ def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Outpu
         nonlocal search_time
         started = time.perf_counter()
         count = indexing[1].result() if indexing is not None else \
-            write_index(site, folder, items, search, jobs=options.jobs)
+            write_index(site, folder, items, search, jobs=1)  # one Pagefind: 150 MB a shard
         search_time = time.perf_counter() - started  # with `indexing`: the wait for its end
         return count
 
