@@ -73,6 +73,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
     report = Report()
     with collector_paused():
         site, items = check_content(options, caches, report, tell, clock)
+    release_memory()  # the articles' HTML, now in a file (`spooled_site`), before the render forks
     if report.errors or (options.strict and report.warnings):
         caches.keep_checked()
         raise ContentError(report.sorted())
