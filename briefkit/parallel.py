@@ -63,17 +63,19 @@ def _work(function: Callable, chunk: Sequence, conn, spool) -> None:
 
 
 def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int,
-             progress: Callable[[int], None] | None = None) -> list[R]:
+             progress: Callable[[int], None] | None = None, keep: Callable[[R], R] | None = None) -> list[R]:
     """[function(item) for item in items], shared among `jobs` processes (forked; Linux, macOS).
 
     `progress(done)` is told as items are done: counted in this process, whose share is one in
-    `jobs`, so with workers it is an estimate (they go at about the same pace)."""
+    `jobs`, so with workers it is an estimate (they go at about the same pace). `keep(result)`,
+    in this process, is what is kept of each result as it arrives."""
     jobs = min(jobs, len(items))
     tell = progress or (lambda done: None)
+    keep = keep or (lambda result: result)
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         results = []
         for item in items:
-            results.append(function(item))
+            results.append(keep(function(item)))
             tell(len(results))
         return results
     context = multiprocessing.get_context("fork")
@@ -92,7 +94,7 @@ def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int,
     try:
         own: list[R] = []
         for item in items[0::jobs]:
-            own.append(function(item))
+            own.append(keep(function(item)))
             tell(min(len(items), len(own) * jobs))
         shares.append(own)
     except BaseException as exc:
@@ -102,7 +104,7 @@ def fork_map(function: Callable[[T], R], items: Sequence[T], jobs: int,
             status, value = pickle.loads(reader.recv_bytes())
             if status == "ok":
                 spool.seek(0)
-                value = [pickle.load(spool) for _ in range(value)]
+                value = [keep(pickle.load(spool)) for _ in range(value)]
         except EOFError:
             status, value = "error", WorkerError(f"a worker process stopped (exit code {process.exitcode})")
         finally:

@@ -201,11 +201,11 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
     found: dict = {}
     site = build_model_cached(options.src, options.src_display, model_options, report,
                               caches.store if caches.store is not None else NoStore(),
-                              checker(options), told, lambda: clock.lap("load"), found,
+                              checker(options, spool=options.write and (caches.store is None or caches.disk is not None)), told, lambda: clock.lap("load"), found,
                               caches.reuse.keys if caches.reuse is not None else None)
     items = spooled(search_records(site, found)) if options.write else search_records(site, found)
     if options.write and (caches.store is None or caches.disk is not None):  # not serve's, which keeps them
-        site = spooled_site(site)
+        site = spooled_site(site)  # the briefings from the cache (the checked ones are already)
     clock.lap("validate")
     return site, items
 
@@ -226,14 +226,17 @@ class SpooledDocument(Document):
     def __hash__(self) -> int:
         return hash((self.url, self.html))
 
+    def __reduce__(self):  # the cache stores it as the Document it equals
+        return Document, (self.url, self.html)
 
-def spooled(items: tuple[Item, ...]) -> tuple[Item, ...]:
+
+def spooled(items: tuple[Item, ...], spool=None) -> tuple[Item, ...]:
     """The items, each document's HTML moved to an unnamed temporary file: the documents are read
     only by the search index, written last, and were a quarter of the model's memory till then."""
-    spool = tempfile.TemporaryFile(prefix="briefkit-documents-")
-    fd, offset, result = spool.fileno(), 0, []
+    spool = spool or tempfile.TemporaryFile(prefix="briefkit-documents-")
+    fd, offset, result = spool.fileno(), spool.seek(0, os.SEEK_END), []
     for item in items:
-        if isinstance(item, Document):
+        if isinstance(item, Document) and not isinstance(item, SpooledDocument):
             data = item.html.encode("utf-8")
             os.pwrite(fd, data, offset)
             document = object.__new__(SpooledDocument)  # frozen, and `html` is read from the file
@@ -276,20 +279,40 @@ class SpooledBriefing(Briefing):
 def spooled_site(site: Site) -> Site:
     """The site, each article's HTML moved to an unnamed temporary file: half the model's memory,
     and read only when the briefing's page and export are made (by the process that makes them)."""
+    if all(isinstance(briefing, SpooledBriefing) for briefing in site.briefings):
+        return site
     spool = tempfile.TemporaryFile(prefix="briefkit-articles-")
-    fd, offset, briefings = spool.fileno(), 0, []
-    for briefing in site.briefings:
-        data = briefing.article_html.encode("utf-8")
-        os.pwrite(fd, data, offset)
-        kept = object.__new__(SpooledBriefing)  # frozen, and `article_html` is read from the file
-        for f in fields(Briefing):
-            if f.name != "article_html":
-                object.__setattr__(kept, f.name, getattr(briefing, f.name))
-        object.__setattr__(kept, "place", (fd, offset, len(data)))
-        object.__setattr__(kept, "spool", spool)  # the file stays open while a briefing needs it
-        offset += len(data)
-        briefings.append(kept)
+    briefings = [spool_briefing(briefing, spool) for briefing in site.briefings]
     return replace(make_site(site.config, briefings), history=site.history)
+
+
+def spool_briefing(briefing: Briefing, spool) -> Briefing:
+    """The briefing, its article's HTML appended to the temporary file `spool`."""
+    if isinstance(briefing, SpooledBriefing):
+        return briefing
+    data = briefing.article_html.encode("utf-8")
+    offset = spool.seek(0, os.SEEK_END)
+    os.pwrite(spool.fileno(), data, offset)
+    kept = object.__new__(SpooledBriefing)  # frozen, and `article_html` is read from the file
+    for f in fields(Briefing):
+        if f.name != "article_html":
+            object.__setattr__(kept, f.name, getattr(briefing, f.name))
+    object.__setattr__(kept, "place", (spool.fileno(), offset, len(data)))
+    object.__setattr__(kept, "spool", spool)  # the file stays open while a briefing needs it
+    return kept
+
+
+def spooled_entry(spool):
+    """What the build keeps of each checked briefing as it arrives (`fork_map`'s `keep`): its
+    article's HTML and its search document's moved to `spool`, before the next one arrives."""
+    def keep(entry):
+        diagnostics, checked, document = entry
+        if checked is not None and checked.briefing is not None:
+            checked = replace(checked, briefing=spool_briefing(checked.briefing, spool))
+        if document is not None:
+            document = spooled((document,), spool)[0]
+        return diagnostics, checked, document
+    return keep
 
 
 def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
@@ -361,8 +384,9 @@ def settings(options: BuildOptions) -> tuple:
             options.drafts, options.strict)
 
 
-def checker(options: BuildOptions):
-    """Check the briefings that missed the cache, in `options.jobs` processes."""
+def checker(options: BuildOptions, spool: bool = False):
+    """Check the briefings that missed the cache, in `options.jobs` processes; with `spool`, each
+    article's and search document's HTML is moved to a temporary file as it arrives."""
     def check_all(folders: list[Path], registry, progress: Callable[[int], None] | None = None) -> list:
         renderer = Renderer()
 
@@ -373,5 +397,6 @@ def checker(options: BuildOptions):
             # objects. Without it they were kept for the whole build, and frozen with the model.
             gc.collect(0)
             return entry
-        return fork_map(check, folders, options.jobs, progress)
+        keep = spooled_entry(tempfile.TemporaryFile(prefix="briefkit-articles-")) if spool else None
+        return fork_map(check, folders, options.jobs, progress, keep)
     return check_all

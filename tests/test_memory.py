@@ -199,3 +199,21 @@ def test_a_cold_build_renders_a_spooled_model_and_indexes_with_one_pagefind(tmp_
     monkeypatch.setattr(pipeline, "write_index", index)
     pipeline.build(BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2))
     assert seen == {"types": {"SpooledBriefing"}, "jobs": 1}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_checked_briefings_are_spooled_as_they_arrive_and_cached_as_plain_ones(tmp_path, jobs):
+    from briefkit.model import Briefing
+    from briefkit.search import Document
+    folders = content_folders(EXAMPLE, "briefings", Report())
+    registry = check_registry(load_content(EXAMPLE, "briefings", Report()), Report())
+    options = BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=jobs)
+    plain = checker(options)(folders, registry)
+    kept = checker(options, spool=True)(folders, registry)
+    assert kept == plain
+    for (_, checked, document), (_, want, _) in zip(kept, plain):
+        assert "article_html" not in vars(checked.briefing) and "html" not in vars(document)
+        assert checked.briefing.article_html == want.briefing.article_html
+    stored = pickle.loads(pickle.dumps(kept))  # as the cache stores them
+    assert stored == plain
+    assert {type(c.briefing) for _, c, _ in stored} == {Briefing} and {type(d) for *_, d in stored} == {Document}
