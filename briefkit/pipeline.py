@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -18,7 +18,7 @@ from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_fold
                     remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
-from .model import Site
+from .model import Briefing, Site, make_site
 from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
@@ -73,6 +73,7 @@ def build(options: BuildOptions, progress: Progress | None = None,
     report = Report()
     with collector_paused():
         site, items = check_content(options, caches, report, tell, clock)
+    release_memory()  # the articles' HTML, now in a file (`spooled_site`), before the render forks
     if report.errors or (options.strict and report.warnings):
         caches.keep_checked()
         raise ContentError(report.sorted())
@@ -200,9 +201,11 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
     found: dict = {}
     site = build_model_cached(options.src, options.src_display, model_options, report,
                               caches.store if caches.store is not None else NoStore(),
-                              checker(options), told, lambda: clock.lap("load"), found,
+                              checker(options, spool=options.write and (caches.store is None or caches.disk is not None)), told, lambda: clock.lap("load"), found,
                               caches.reuse.keys if caches.reuse is not None else None)
     items = spooled(search_records(site, found)) if options.write else search_records(site, found)
+    if options.write and (caches.store is None or caches.disk is not None):  # not serve's, which keeps them
+        site = spooled_site(site)  # the briefings from the cache (the checked ones are already)
     clock.lap("validate")
     return site, items
 
@@ -223,14 +226,17 @@ class SpooledDocument(Document):
     def __hash__(self) -> int:
         return hash((self.url, self.html))
 
+    def __reduce__(self):  # the cache stores it as the Document it equals
+        return Document, (self.url, self.html)
 
-def spooled(items: tuple[Item, ...]) -> tuple[Item, ...]:
+
+def spooled(items: tuple[Item, ...], spool=None) -> tuple[Item, ...]:
     """The items, each document's HTML moved to an unnamed temporary file: the documents are read
     only by the search index, written last, and were a quarter of the model's memory till then."""
-    spool = tempfile.TemporaryFile(prefix="briefkit-documents-")
-    fd, offset, result = spool.fileno(), 0, []
+    spool = spool or tempfile.TemporaryFile(prefix="briefkit-documents-")
+    fd, offset, result = spool.fileno(), spool.seek(0, os.SEEK_END), []
     for item in items:
-        if isinstance(item, Document):
+        if isinstance(item, Document) and not isinstance(item, SpooledDocument):
             data = item.html.encode("utf-8")
             os.pwrite(fd, data, offset)
             document = object.__new__(SpooledDocument)  # frozen, and `html` is read from the file
@@ -241,6 +247,72 @@ def spooled(items: tuple[Item, ...]) -> tuple[Item, ...]:
             item = document
         result.append(item)
     return tuple(result)
+
+
+class SpooledBriefing(Briefing):
+    """A briefing whose article HTML waits in a temporary file until its page is rendered; equal
+    to, and with the repr and pickle of, the same `Briefing` with the HTML in memory."""
+
+    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+
+    def __new__(cls, *args, **kwargs):  # dataclasses.replace: a plain Briefing
+        return Briefing(*args, **kwargs)
+
+    @property  # type: ignore[override]
+    def article_html(self) -> str:
+        fd, offset, size = self.place
+        return os.pread(fd, size, offset).decode("utf-8")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Briefing) and all(getattr(self, f.name) == getattr(other, f.name)
+                                                   for f in fields(Briefing))
+
+    __hash__ = Briefing.__hash__
+
+    def __repr__(self) -> str:
+        return Briefing.__repr__(self).replace(type(self).__qualname__, Briefing.__qualname__, 1)
+
+    def __reduce__(self):
+        return Briefing, tuple(getattr(self, f.name) for f in fields(Briefing))
+
+
+def spooled_site(site: Site) -> Site:
+    """The site, each article's HTML moved to an unnamed temporary file: half the model's memory,
+    and read only when the briefing's page and export are made (by the process that makes them)."""
+    if all(isinstance(briefing, SpooledBriefing) for briefing in site.briefings):
+        return site
+    spool = tempfile.TemporaryFile(prefix="briefkit-articles-")
+    briefings = [spool_briefing(briefing, spool) for briefing in site.briefings]
+    return replace(make_site(site.config, briefings), history=site.history)
+
+
+def spool_briefing(briefing: Briefing, spool) -> Briefing:
+    """The briefing, its article's HTML appended to the temporary file `spool`."""
+    if isinstance(briefing, SpooledBriefing):
+        return briefing
+    data = briefing.article_html.encode("utf-8")
+    offset = spool.seek(0, os.SEEK_END)
+    os.pwrite(spool.fileno(), data, offset)
+    kept = object.__new__(SpooledBriefing)  # frozen, and `article_html` is read from the file
+    for f in fields(Briefing):
+        if f.name != "article_html":
+            object.__setattr__(kept, f.name, getattr(briefing, f.name))
+    object.__setattr__(kept, "place", (spool.fileno(), offset, len(data)))
+    object.__setattr__(kept, "spool", spool)  # the file stays open while a briefing needs it
+    return kept
+
+
+def spooled_entry(spool):
+    """What the build keeps of each checked briefing as it arrives (`fork_map`'s `keep`): its
+    article's HTML and its search document's moved to `spool`, before the next one arrives."""
+    def keep(entry):
+        diagnostics, checked, document = entry
+        if checked is not None and checked.briefing is not None:
+            checked = replace(checked, briefing=spool_briefing(checked.briefing, spool))
+        if document is not None:
+            document = spooled((document,), spool)[0]
+        return diagnostics, checked, document
+    return keep
 
 
 def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
@@ -257,7 +329,7 @@ def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Outpu
         nonlocal search_time
         started = time.perf_counter()
         count = indexing[1].result() if indexing is not None else \
-            write_index(site, folder, items, search, jobs=options.jobs)
+            write_index(site, folder, items, search, jobs=1)  # one Pagefind: 150 MB a shard
         search_time = time.perf_counter() - started  # with `indexing`: the wait for its end
         return count
 
@@ -312,8 +384,9 @@ def settings(options: BuildOptions) -> tuple:
             options.drafts, options.strict)
 
 
-def checker(options: BuildOptions):
-    """Check the briefings that missed the cache, in `options.jobs` processes."""
+def checker(options: BuildOptions, spool: bool = False):
+    """Check the briefings that missed the cache, in `options.jobs` processes; with `spool`, each
+    article's and search document's HTML is moved to a temporary file as it arrives."""
     def check_all(folders: list[Path], registry, progress: Callable[[int], None] | None = None) -> list:
         renderer = Renderer()
         # What is loaded so far lives as long as the build (`collector_paused` freezes it at the
@@ -328,5 +401,6 @@ def checker(options: BuildOptions):
             # objects. Without it they were kept for the whole build, and frozen with the model.
             gc.collect(0)
             return entry
-        return fork_map(check, folders, options.jobs, progress)
+        keep = spooled_entry(tempfile.TemporaryFile(prefix="briefkit-articles-")) if spool else None
+        return fork_map(check, folders, options.jobs, progress, keep)
     return check_all

@@ -160,3 +160,60 @@ def test_rendering_into_a_kept_site_never_writes_into_the_current_sites_files(ex
     with pytest.raises(RuntimeError):
         write_site(render_then_fail, out, keep=keep)
     assert snapshot(out) == before
+
+
+def test_spooled_briefings_read_their_article_back_and_equal_the_originals(example_site):
+    from dataclasses import replace
+
+    from briefkit.model import Briefing
+    from briefkit.pipeline import spooled_site
+    site = spooled_site(example_site)
+    assert site == example_site and len(site.briefings) >= 3
+    for kept, original in zip(site.briefings, example_site.briefings):
+        assert "article_html" not in vars(kept)  # read from the file, not held
+        assert kept.article_html == original.article_html and original.article_html
+        assert kept == original and original == kept and hash(kept) == hash(original)
+        assert repr(kept) == repr(original)  # the reuse digests of listing pages repr briefings
+        assert type(pickle.loads(pickle.dumps(kept))) is Briefing and pickle.loads(pickle.dumps(kept)) == original
+        assert type(replace(kept, title="x")) is Briefing and replace(kept, title="x") == replace(original, title="x")
+    assert kept != replace(original, article_html="<p>other</p>")
+    assert site.briefings_by_tag.keys() == example_site.briefings_by_tag.keys()
+    assert [(o.path, o.data, o.copy_from) for o in render_site(site, templates_dir())] == \
+        [(o.path, o.data, o.copy_from) for o in render_site(example_site, templates_dir())]
+
+
+def test_a_cold_build_renders_a_spooled_model_and_indexes_with_one_pagefind(tmp_path, monkeypatch):
+    from briefkit import pipeline
+    seen = {}
+    real_render, real_index = pipeline.render_parallel, pipeline.write_index
+
+    def render(site, *args):
+        seen["types"] = {type(b).__name__ for b in site.briefings}
+        return real_render(site, *args)
+
+    def index(site, folder, items=None, memo=None, jobs=1):
+        seen["jobs"] = jobs
+        return real_index(site, folder, items, memo, jobs)
+
+    monkeypatch.setattr(pipeline, "render_parallel", render)
+    monkeypatch.setattr(pipeline, "write_index", index)
+    pipeline.build(BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2))
+    assert seen == {"types": {"SpooledBriefing"}, "jobs": 1}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_checked_briefings_are_spooled_as_they_arrive_and_cached_as_plain_ones(tmp_path, jobs):
+    from briefkit.model import Briefing
+    from briefkit.search import Document
+    folders = content_folders(EXAMPLE, "briefings", Report())
+    registry = check_registry(load_content(EXAMPLE, "briefings", Report()), Report())
+    options = BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=jobs)
+    plain = checker(options)(folders, registry)
+    kept = checker(options, spool=True)(folders, registry)
+    assert kept == plain
+    for (_, checked, document), (_, want, _) in zip(kept, plain):
+        assert "article_html" not in vars(checked.briefing) and "html" not in vars(document)
+        assert checked.briefing.article_html == want.briefing.article_html
+    stored = pickle.loads(pickle.dumps(kept))  # as the cache stores them
+    assert stored == plain
+    assert {type(c.briefing) for _, c, _ in stored} == {Briefing} and {type(d) for *_, d in stored} == {Document}
