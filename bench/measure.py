@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import threading
@@ -41,13 +42,25 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+KCMP_VM = 1  # kcmp(2): do two processes share one address space?
+KCMP_SYSCALL = {"x86_64": 312, "aarch64": 272}.get(os.uname().machine)
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def shares_memory(a: int, b: int) -> bool:
+    """Whether processes `a` and `b` have one address space: a child started with vfork (as
+    subprocess starts Pagefind) until it execs. Its PSS is its parent's, which would count twice."""
+    return KCMP_SYSCALL is not None and LIBC.syscall(KCMP_SYSCALL, a, b, KCMP_VM, 0, 0) == 0
+
+
 def tree_rss_kb(root: int) -> int:
     """The resident memory of `root` and every process below it, now (Linux /proc)."""
-    total, stack = 0, [root]
+    total, stack = 0, [(root, None)]
     while stack:
-        pid = stack.pop()
-        total += _rss_kb(pid)
-        stack.extend(_children(pid))
+        pid, parent = stack.pop()
+        if parent is None or not shares_memory(parent, pid):
+            total += _rss_kb(pid)
+        stack.extend((child, pid) for child in _children(pid))
     return total
 
 
