@@ -1023,3 +1023,23 @@ def test_quote_not_found_in_a_long_repetitive_article_shows_the_passage_it_came_
     found_line, closest = closest_of(stderr)
     assert " ".join(original[25:36]) in closest, f"wanted line {line}, got line {found_line}: {closest}"
     assert found_line == line
+
+
+def test_reading_a_blocks_runs_leaves_no_garbage_for_the_cyclic_collector():
+    import gc
+    import xml.etree.ElementTree as etree
+
+    from briefkit.text.tree import runs
+
+    block = etree.fromstring("<p>a <em>b <strong>c</strong></em> d<br/>e</p>")
+    assert [run.text for run in runs(block)] == ["a ", "b ", "c", " d", "\n", "e"]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()  # as while the model loads (reuse.collector_paused)
+    try:
+        for _ in range(100):
+            runs(block)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()

@@ -32,23 +32,25 @@ def blocks(root: etree.Element) -> list[etree.Element]:
 def runs(block: etree.Element) -> list[Run]:
     """The text runs of a block in reading order, leaving out nested blocks."""
     result: list[Run] = []
-
-    def visit(element: etree.Element, chain: tuple[etree.Element, ...]) -> None:
-        if element.text:
-            result.append(Run(element, "text", element.text, chain))
-        for child in element:
-            if child.tag in BLOCK_TAGS or child.tag in CONTAINER_TAGS or child.get("class") in SKIP_CLASSES:
-                pass
-            elif child.tag == "br":
-                result.append(Run(None, "", "\n"))
-            else:
-                visit(child, (child, *chain))
-            if child.tail:
-                result.append(Run(child, "tail", child.tail, chain))
-
     if block.tag not in CONTAINER_TAGS:
-        visit(block, (block,))
+        _visit(block, (block,), result)
     return result
+
+
+def _visit(element: etree.Element, chain: tuple[etree.Element, ...], result: list[Run]) -> None:
+    # A function of the module, not a closure: a recursive closure is a reference cycle, left to
+    # the cyclic collector (paused while the model loads) for every block of every article.
+    if element.text:
+        result.append(Run(element, "text", element.text, chain))
+    for child in element:
+        if child.tag in BLOCK_TAGS or child.tag in CONTAINER_TAGS or child.get("class") in SKIP_CLASSES:
+            pass
+        elif child.tag == "br":
+            result.append(Run(None, "", "\n"))
+        else:
+            _visit(child, (child, *chain), result)
+        if child.tail:
+            result.append(Run(child, "tail", child.tail, chain))
 
 
 def parent_map(block: etree.Element) -> dict[etree.Element, etree.Element]:
