@@ -20,7 +20,7 @@ import pytest
 
 from briefkit import loader
 from briefkit.text import render
-from conftest import REPO, article_element, briefing_page, build_ok, build_site, make_content, quote_marks, text_of
+from conftest import REPO, article_element, briefing_page, build_ok, quote_marks, text_of
 
 ANNOTATIONS = """\
 title: Harbour talks open

@@ -7,7 +7,6 @@ the current site. Byte-identity with a cold build is the property test's
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from briefkit import reuse
 from briefkit.incremental import FolderKeys
