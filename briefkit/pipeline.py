@@ -363,7 +363,12 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
     except OSError:  # write_site will say why
         yield None
         return
-    indexing = Background(lambda: write_index(site, folder, items, caches.search, jobs=options.jobs))
+    try:
+        indexing = Background(lambda: write_index(site, folder, items, caches.search, jobs=options.jobs))
+    except OSError as exc:  # no process to spare: the index is made after the pages, as when cold
+        making.__exit__(type(exc), exc, exc.__traceback__)  # the folder removed, the lock let go
+        yield None
+        return
     try:
         yield folder, indexing
     except BaseException:

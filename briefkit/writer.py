@@ -349,13 +349,19 @@ def keep_spare(folder: Path, keep: Path | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-# Mirrors the site (folders made, files hard-linked; not the search bundle) into the trash, then
-# renames the mirror to `keep/site`: what a replaced site gives the next build. A preparer killed
-# half-way leaves its mirror in the trash; one that finds `keep/site` there already gives up.
+# Mirrors the site (folders made, files hard-linked; not the search bundle) into `keep/mirror-*`,
+# then renames the mirror to `keep/site`: what a replaced site gives the next build. Never in the
+# trash: a trash deleter started meanwhile would go on deleting inside the renamed mirror (rmtree
+# holds its folders open), that is in the next build's site. A preparer killed half-way leaves its
+# mirror, which a later preparer deletes after an hour; one that finds `keep/site` gives up.
 PREPARER = """
-import os, sys, tempfile
+import os, shutil, sys, tempfile, time
 out, keep = sys.argv[1], sys.argv[2]
-mirror = tempfile.mkdtemp(prefix="mirror-", dir=os.path.join(keep, "trash"))
+for name in os.listdir(keep):
+    path = os.path.join(keep, name)
+    if name.startswith("mirror-") and os.lstat(path).st_mtime < time.time() - 3600:
+        shutil.rmtree(path, ignore_errors=True)
+mirror = tempfile.mkdtemp(prefix="mirror-", dir=keep)
 try:
     for root, dirs, files in os.walk(out):
         rel = os.path.relpath(root, out)
@@ -368,7 +374,6 @@ try:
             os.link(os.path.join(root, name), os.path.join(into, name), follow_symlinks=False)
     os.rename(mirror, os.path.join(keep, "site"))
 except OSError:
-    import shutil
     shutil.rmtree(mirror, ignore_errors=True)
 """
 
@@ -379,7 +384,7 @@ def prepare_spare(out: Path, keep: Path | None) -> None:
     if keep is None or (keep / "site").exists():
         return
     with contextlib.suppress(OSError):
-        (keep / "trash").mkdir(parents=True, exist_ok=True)
+        keep.mkdir(parents=True, exist_ok=True)
         _detached(PREPARER, [str(out.resolve()), str(keep)])
 
 

@@ -417,3 +417,41 @@ def test_a_cached_build_indexes_while_it_renders_and_a_failing_index_leaves_the_
     with pytest.raises(RuntimeError):
         build_site(src, out)
     assert snapshot(out) == before and leftovers(tmp_path, "out") == []
+
+
+def test_the_mirror_is_made_outside_the_trash_and_a_killed_preparers_is_swept_after_an_hour(tmp_path):
+    # A trash deleter goes on deleting inside a folder renamed out of the trash: a mirror made
+    # there, then renamed to keep/site, could lose files the next build writes into it.
+    out, keep = tmp_path / "site", tmp_path / "cache" / "replaced"
+    stale, running = keep / "mirror-killed", keep / "mirror-running"
+    for folder in (stale, running):
+        (folder / "d").mkdir(parents=True)
+    hour_ago = time.time() - 3700
+    os.utime(stale, (hour_ago, hour_ago))
+    write_site([Output("a/b.html", b"B")], out, keep=keep)
+    assert eventually(lambda: (keep / "site").is_dir())
+    assert (keep / "site" / "a" / "b.html").read_bytes() == b"B"
+    assert not stale.exists() and running.is_dir()  # another preparer's may be in progress
+    assert not (keep / "trash").exists()  # nothing of the mirror went through the trash
+
+
+def test_a_cached_build_that_cannot_fork_its_indexer_indexes_after_the_pages(tmp_path, monkeypatch):
+    from briefkit import pipeline
+    from conftest import EXAMPLE
+    import shutil
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    src, out = tmp_path / "content", tmp_path / "out"
+    shutil.copytree(EXAMPLE, src)
+    build_ok(src, out)
+
+    def no_process(function):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(pipeline, "Background", no_process)
+    annotations = next(src.glob("*/annotations.yaml"))
+    annotations.write_text(annotations.read_text(encoding="utf-8").replace("title:", "title: Renamed", 1),
+                           encoding="utf-8")
+    build_ok(src, out)  # the folder made for the early index removed, the lock let go: no wait
+    assert leftovers(tmp_path, "out") == []
+    build_ok(src, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
