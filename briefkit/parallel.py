@@ -19,6 +19,7 @@ from . import urls
 from .exports import Exporter, annotations_path
 from .model import Site
 from .render import PageRenderer, render_site
+from .search import die_with_parent
 from .writer import Output, check_paths
 
 try:
@@ -44,6 +45,7 @@ class WorkerError(RuntimeError):
 
 
 def _work(function: Callable, chunk: Sequence, conn, spool) -> None:
+    die_with_parent()  # a killed build's workers must not go on (holding its lock, writing its folder)
     try:
         # Each result pickled into the spool as soon as it is made: no process holds the whole
         # share's pickle in memory (at 10,000 briefings the checked share's was the build's peak).

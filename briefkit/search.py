@@ -247,7 +247,7 @@ class Background:
         if pid == 0:  # the child: never returns
             try:
                 os.close(read)
-                _die_with_parent()
+                die_with_parent()
                 try:
                     payload = pickle.dumps((True, function()))
                 except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
@@ -284,7 +284,7 @@ class Background:
             self.result()
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Linux: have the kernel kill this process when its parent dies (a killed build's indexer
     must not write on into the folder the next build removes)."""
     parent = os.getppid()

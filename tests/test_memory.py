@@ -217,3 +217,45 @@ def test_checked_briefings_are_spooled_as_they_arrive_and_cached_as_plain_ones(t
     stored = pickle.loads(pickle.dumps(kept))  # as the cache stores them
     assert stored == plain
     assert {type(c.briefing) for _, c, _ in stored} == {Briefing} and {type(d) for *_, d in stored} == {Document}
+
+
+def test_workers_die_with_a_killed_build(tmp_path):
+    """A SIGKILLed build's forked workers must not go on writing its folder and holding its lock."""
+    import os
+    import signal
+    import time
+
+    from briefkit.parallel import fork_map
+
+    pids = tmp_path / "pids"
+
+    def work(item: int) -> int:
+        with pids.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        time.sleep(30)
+        return item
+
+    build = os.fork()
+    if build == 0:  # the build: this process and one worker, each on its share
+        try:
+            fork_map(work, [1, 2], 2)
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 20
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker = next(int(pid) for pid in pids.read_text().split() if int(pid) != build)
+    os.kill(build, signal.SIGKILL)
+    os.waitpid(build, 0)
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has died
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
