@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import lxml.html
@@ -146,3 +147,47 @@ def simple_briefing(slug: str, title: str = "A briefing", date: str = "2025-01-0
 def content(tmp_path):
     """`content({...})` writes a content folder in tmp_path and returns it."""
     return lambda files, folder="content": make_content(tmp_path, files, folder)
+
+
+# --- Chromium, for the browser tests -----------------------------------------------------------
+
+CHROMIUM = Path(os.environ.get("BRIEFKIT_CHROMIUM", "/usr/bin/chromium"))
+# Chromium flags for a machine without a sandbox, a GPU or a network beyond the loopback: without
+# the background-networking ones Chromium keeps trying to reach Google's hosts.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """`chromium(fn, *args)` runs `fn(browser, *args)` in the browser's thread and returns its result.
+
+    Skips when Chromium is missing, unless CI is set: then it fails (CI must run the browser tests)."""
+    if not CHROMIUM.exists():
+        message = f"Chromium not found at {CHROMIUM} (Debian package `chromium`)"
+        if in_ci():
+            pytest.fail(message + "; CI is set, so this fails instead of skipping", pytrace=False)
+        pytest.skip(message)
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
+    state: dict = {}
+
+    def start():
+        from playwright.sync_api import sync_playwright
+
+        state["playwright"] = sync_playwright().start()
+        state["browser"] = state["playwright"].chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+    def stop():
+        state["browser"].close()
+        state["playwright"].stop()
+
+    thread.submit(start).result(timeout=60)
+    try:
+        yield lambda fn, *args: thread.submit(fn, state["browser"], *args).result(timeout=120)
+    finally:
+        thread.submit(stop).result(timeout=60)
+        thread.shutdown()

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,44 +30,10 @@ def model_of(src: Path):
     report = Report()
     return build_model(load_content(src, "content", report), Options(None, False), report)
 
-CHROMIUM = Path(os.environ.get("BRIEFKIT_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 MOUNT = "mount/site/"  # the site is served from this sub-path
 TIMEOUT_MS = 15_000
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """`chromium(fn, *args)` runs `fn(browser, *args)` in the browser's thread and returns its result."""
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM} (Debian package `chromium`)"
-        if in_ci():
-            pytest.fail(message + "; CI is set, so this fails instead of skipping", pytrace=False)
-        pytest.skip(message)
-    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-browser")
-    state: dict = {}
-
-    def start():
-        from playwright.sync_api import sync_playwright
-
-        state["playwright"] = sync_playwright().start()
-        state["browser"] = state["playwright"].chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-    def stop():
-        state["browser"].close()
-        state["playwright"].stop()
-
-    thread.submit(start).result(timeout=60)
-    try:
-        yield lambda fn, *args: thread.submit(fn, state["browser"], *args).result(timeout=120)
-    finally:
-        thread.submit(stop).result(timeout=60)
-        thread.shutdown()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

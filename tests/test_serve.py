@@ -19,7 +19,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,15 +29,8 @@ import lxml.html
 from briefkit.serve import State, host_allowed, inject, origin_allowed, overlay_html, resolve_path
 from conftest import EXAMPLE, REPO, build_ok
 
-CHROMIUM = Path(os.environ.get("BRIEFKIT_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SLUG = "veloria-karsk-harbour-talks"
 START_TIMEOUT = 60.0
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 @dataclass
@@ -338,33 +330,6 @@ def test_listens_on_the_loopback_only(served):
     assert "not a loopback address" not in served.output()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """`chromium(fn, *args)` runs `fn(browser, *args)` in the browser's thread and returns its result."""
-    if not CHROMIUM.exists():
-        message = f"Chromium not found at {CHROMIUM} (Debian package `chromium`)"
-        if in_ci():
-            pytest.fail(message + "; CI is set, so this fails instead of skipping", pytrace=False)
-        pytest.skip(message)
-    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serve-browser")
-    state: dict = {}
-
-    def start():
-        from playwright.sync_api import sync_playwright
-
-        state["playwright"] = sync_playwright().start()
-        state["browser"] = state["playwright"].chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-    def stop():
-        state["browser"].close()
-        state["playwright"].stop()
-
-    thread.submit(start).result(timeout=60)
-    try:
-        yield lambda fn, *args: thread.submit(fn, state["browser"], *args).result(timeout=120)
-    finally:
-        thread.submit(stop).result(timeout=60)
-        thread.shutdown()
 
 
 CSP = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
 import socket
 import threading
@@ -22,27 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, REPO, build_ok  # tests/conftest.py
+from conftest import CHROMIUM, CHROMIUM_ARGS, EXAMPLE, REPO, build_ok, in_ci  # tests/conftest.py
 
-CHROMIUM = Path(os.environ.get("BRIEFKIT_CHROMIUM", "/usr/bin/chromium"))
-# Chromium flags for a machine without a sandbox, a GPU or a network beyond the loopback: without
-# the background-networking ones Chromium keeps trying to reach Google's hosts.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 NODE_MODULES = REPO / "node_modules"
 VNU_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 LIGHTHOUSE = NODE_MODULES / ".bin" / "lighthouse"
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def need(condition: object, message: str) -> None:
