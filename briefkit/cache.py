@@ -36,6 +36,7 @@ from .loader import MAX_ARTICLE_BYTES, RawContent, content_folders, load_briefin
 from .model import Site, make_site
 from .search import Document, Item, actor_records, briefing_document
 from .speakers import check_briefing_speakers, check_conflicts
+from .writer import is_locked
 from .text.render import Renderer
 from .validation import (BriefingChecker, CheckedBriefing, Options, Registry, check_config, check_inline_actors,
                          check_registry)
@@ -490,9 +491,7 @@ def output_state(out: Path) -> str:
 def prune(folder: Path, out: Path) -> None:
     """Note which output folder `folder` serves, and delete the caches of output folders that no
     longer exist (each has a folder beside this one): the cache stays the size of the live sites."""
-    note = folder / "output.txt"
-    if not note.is_file():
-        write_atomically(note, str(out.resolve()).encode())
+    note_output(folder, out)
     for sibling in folder.parent.iterdir():
         if sibling == folder or not (sibling / "output.txt").is_file():
             continue
@@ -500,8 +499,15 @@ def prune(folder: Path, out: Path) -> None:
             gone = not Path((sibling / "output.txt").read_text(encoding="utf-8")).exists()
         except (OSError, UnicodeDecodeError):
             continue
-        if gone:
+        if gone and not is_locked(sibling / "lock"):  # not while a build makes that output again
             shutil.rmtree(sibling, ignore_errors=True)
+
+
+def note_output(folder: Path, out: Path) -> None:
+    """Note in `folder` which output folder it serves, for `prune`, once that folder exists."""
+    note = folder / "output.txt"
+    if not note.is_file() and out.exists():
+        write_atomically(note, str(out.resolve()).encode())
 
 
 def last_build(folder: Path, out: Path) -> Path:

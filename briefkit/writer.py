@@ -107,7 +107,29 @@ def _locked(out: Path) -> Iterator[None]:
             pass
         yield
     finally:
+        # The lock's folder is a cache folder (made even by `--no-cache`): noted, `prune` removes it
+        # once the output is gone.
+        from .cache import note_output  # noqa: PLC0415 (cache imports this module)
+        with contextlib.suppress(OSError):
+            note_output(path.parent, out)
         os.close(fd)
+
+
+def is_locked(path: Path) -> bool:
+    """Whether a build holds the lock file `path` (`_locked`) now."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _link(source: Path, target: Path) -> bool:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from briefkit.cache import cache_folder
 from briefkit.diagnostics import ContentError
 from briefkit.incremental import RenderCache, build_incremental, render_incremental, template_state
 from briefkit.pipeline import BuildOptions
 from briefkit.render import render_site, templates_dir
+from briefkit.writer import lock_path
 from conftest import EXAMPLE, build_ok, snapshot
 
 SLUG = "veloria-karsk-harbour-talks"
@@ -277,6 +279,30 @@ def test_the_caches_of_deleted_sites_are_removed(tmp_path, monkeypatch):
     build_ok(EXAMPLE, tmp_path / "two", "--drafts")
     (kept,) = (tmp_path / "cache").iterdir()
     assert (kept / "output.txt").read_text(encoding="utf-8") == str((tmp_path / "two").resolve())
+
+
+def test_the_lock_folder_of_a_no_cache_build_is_removed_with_its_site(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    build_ok(EXAMPLE, tmp_path / "one", "--no-cache")
+    (locks,) = (tmp_path / "cache").iterdir()
+    assert sorted(p.name for p in locks.iterdir()) == ["lock", "output.txt"]
+    shutil.rmtree(tmp_path / "one")
+    build_ok(EXAMPLE, tmp_path / "two")
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [cache_folder(tmp_path / "two").name]
+
+
+def test_the_cache_of_a_deleted_site_being_built_again_is_kept(tmp_path, monkeypatch):
+    import fcntl
+
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    build_ok(EXAMPLE, tmp_path / "one")
+    shutil.rmtree(tmp_path / "one")
+    with open(lock_path(tmp_path / "one"), "rb") as lock:  # a build into `one` holds it meanwhile
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build_ok(EXAMPLE, tmp_path / "two")
+        assert (cache_folder(tmp_path / "one") / "lock").exists()
+    build_ok(EXAMPLE, tmp_path / "two", "--drafts")
+    assert not cache_folder(tmp_path / "one").exists()
 
 
 def test_a_cache_that_cannot_be_written_only_makes_the_build_slower(tmp_path, monkeypatch):
