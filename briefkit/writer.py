@@ -6,8 +6,8 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
-import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,19 +147,21 @@ def remove_leftovers(out: Path) -> None:
     Where the swap is two renames, a build killed between them leaves the previous site in
     `.<out>.old-*/site`: put it back first.
     """
-    name = glob.escape(out.name)  # an output folder may be called `site[2]`
+    # Not `.site.tmp-x.tmp-1234abcd`: the temporary folder of the output `site.tmp-x`, whose build
+    # holds another lock (`_locked`).
+    leftover = re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-[^.]*")
+    try:
+        found = sorted(out.parent / name for name in os.listdir(out.parent) if leftover.fullmatch(name))
+    except FileNotFoundError:
+        return
     if not out.exists():
-        for old in sorted(out.parent.glob(f".{name}.old-*")):
-            if "." not in old.name[len(out.name) + 6:] and (old / "site").is_dir():
+        for old in found:
+            if old.name.startswith(f".{out.name}.old-") and (old / "site").is_dir():
                 os.rename(old / "site", out)
                 break
-    for leftover in sorted(out.parent.glob(f".{name}.tmp-*")) + sorted(out.parent.glob(f".{name}.old-*")):
-        # Not `.site.tmp-x.tmp-1234abcd`: the temporary folder of the output `site.tmp-x`, whose
-        # build holds another lock (`_locked`).
-        if "." in leftover.name[len(out.name) + 6:]:
-            continue
-        if leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover, ignore_errors=True)
+    for folder in found:
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def check_paths(outputs: list[Output]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from briefkit import writer
-from briefkit.writer import Output, write_site
+from briefkit.writer import Output, remove_leftovers, write_site
 from conftest import build_ok, build_site, make_content, simple_briefing, snapshot
 
 
@@ -455,3 +455,14 @@ def test_a_cached_build_that_cannot_fork_its_indexer_indexes_after_the_pages(tmp
     assert leftovers(tmp_path, "out") == []
     build_ok(src, tmp_path / "cold", "--no-cache")
     assert snapshot(out) == snapshot(tmp_path / "cold")
+
+
+def test_leftovers_of_an_interrupted_build_are_removed_and_a_replaced_site_put_back(tmp_path):
+    out = tmp_path / "site[2]"  # a name that is a glob pattern
+    for name in (".site[2].tmp-a1", ".site[2].old-b2/site", ".site[2].tmp-x.tmp-c3", ".site2.tmp-d4", ".site[2].tmpx"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / ".site[2].old-b2" / "site" / "index.html").write_text("previous", encoding="utf-8")
+    remove_leftovers(out)
+    assert (out / "index.html").read_text(encoding="utf-8") == "previous"
+    # Another output's (`site[2].tmp-x`, `site2`) and what is not a build's are left alone.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site2.tmp-d4", ".site[2].tmp-x.tmp-c3", ".site[2].tmpx", "site[2]"]
