@@ -47,7 +47,7 @@ def page_text(page_html: str, article: tuple[str, ArticleText] | None = None) ->
     `article`: the article HTML and its text, already read. When the page has that HTML right
     inside the `data-article` element with only text around it, as briefing.html does, the page's
     text is that text with the text around it: the page need not be parsed again."""
-    match = ARTICLE_TAG.search(page_html)
+    match = find_article_tag(page_html)
     if match is None:
         return read_article("")
     if article is not None:
@@ -60,6 +60,19 @@ def page_text(page_html: str, article: tuple[str, ArticleText] | None = None) ->
         if inner != -1 and page_html.startswith("</", close) and not re.search("[<&\r]", lead + trail):
             return text.shifted(lead, trail)
     return read_article(page_html[match.start():])
+
+
+def find_article_tag(page_html: str) -> re.Match | None:
+    """ARTICLE_TAG.search(page_html), tried only at the tags that hold `data-article` (a page has
+    hundreds of tags before it, and the regex tried each)."""
+    at = page_html.find("data-article")
+    while at != -1:
+        # A match holding this `data-article` starts at the last `<` before it, or nowhere.
+        match = ARTICLE_TAG.match(page_html, max(0, page_html.rfind("<", 0, at)))
+        if match is not None:
+            return match
+        at = page_html.find("data-article", at + 1)
+    return None
 
 
 class Exporter:
