@@ -1,6 +1,6 @@
 """Property tests (Hypothesis) of the plain-HTML readings: the article HTML Briefkit writes is
 usually plain (textcontent.PLAIN_HTML_RE), and is then read by regexes and a loop over its tags
-instead of token by token. For any HTML built from tags, attributes and text near that form
+instead of token by token (and render.is_sanitised checks it tag by tag). For any HTML built from tags, attributes and text near that form
 (and its near misses: an `&`, a stray `<`, a carriage return, upper case, single quotes,
 attribute values that look like attributes), each fast reading must give what the token
 reading gives.
@@ -10,15 +10,17 @@ Examples per test come from the profile in tests/conftest.py (1,000 with CI set)
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from briefkit import exports, search
 from briefkit.diagnostics import Report
 from briefkit.loader import load_content
+from briefkit.text.render import is_sanitised, is_sanitised_by_tokens
 from briefkit.textcontent import _read_tokens, is_plain_html, read_article, read_article_slowly
 from briefkit.validation import Options, build_model
 from conftest import EXAMPLE
+from test_sanitiser_properties import HOSTILE_TEXT, as_is_html
 
 PLAIN_TAGS = ["p", "mark", "span", "a", "br", "img", "hr", "wbr", "li", "ul", "div", "h2", "em", "td", "input", "pre",
               "textarea", "script"]
@@ -94,6 +96,16 @@ def test_the_article_element_is_found_where_the_regex_finds_it(html, before, tag
     for text in (page, html, page.replace(" data-article", "\ndata-article=x")):
         found, expected = exports.find_article_tag(text), exports.ARTICLE_TAG.search(text)
         assert (found and found.span()) == (expected and expected.span())
+
+
+@given(st.one_of(as_is_html(), HOSTILE_TEXT, PLAIN_HTML, NEAR_PLAIN_HTML))
+@example('<p>a <mark class="a&amp;b">b</mark></p>')  # what nh3 writes otherwise, in a value
+@example('<p>a <span class="actor" data-actor="\u00a0">b</span></p>')
+@example('<p>a&amp;b</p>')
+@example('<p>a</p> b')
+@example('<p>a</p>>')
+def test_html_is_taken_as_sanitised_tag_by_tag_as_token_by_token(html):
+    assert is_sanitised(html) == is_sanitised_by_tokens(html)
 
 
 def test_briefkits_article_html_is_plain_unless_it_holds_a_character_reference():
