@@ -78,7 +78,8 @@ NOT_AS_IS_RE = re.compile(r"[&\x00-\x08\x0b-\x1f\x7f-\x9f\xa0\ud800-\udfff\ufdd0
 
 
 AS_IS_TAG_RE = re.compile(r'<(/?)(p|mark|span|a)((?: [a-z-]+="[^"<>]*")*)>')
-NOT_AS_IS_TEXT_RE = re.compile(NOT_AS_IS_RE.pattern[:-1] + "<>]")
+# NOT_AS_IS_RE, and `<` or `>` outside a tag (a stray one, or a tag AS_IS_TAG_RE does not take).
+NOT_AS_IS_TEXT_RE = re.compile(r"[&\x00-\x08\x0b-\x1f\x7f-\x9f\xa0\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff<>]")
 
 
 def is_sanitised(html: str) -> bool:
