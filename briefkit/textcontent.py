@@ -182,8 +182,67 @@ def _read_tokens(html: str, whole: bool) -> _Reader | None:
     return reader if end == len(html) else None
 
 
+# Plain HTML: every `<` starts a lowercase start or end tag whose attribute values are double-quoted
+# and hold none of `& < > "`, and there is no `&` nor carriage return anywhere. Such HTML means what
+# it says: its text is what lies between its tags, as written; its tags are where TAG_RE finds
+# them. Briefkit's own article HTML usually is plain: checked in C (possessive quantifiers, so no
+# backtracking), it is read with a loop over its tags alone, not its text.
+PLAIN_HTML_RE = re.compile(r'(?:[^<&\r]++|<[a-z][a-z0-9]*+(?: [a-z][a-z0-9-]*+="[^"<>&]*+")*+>|</[a-z][a-z0-9]*+>)*+')
+TAG_RE = re.compile(r"<(/?)([a-z][a-z0-9]*)([^>]*)>")
+# Start tags the plain reading leaves to the token reader: the newline eaters and raw text.
+NOT_PLAIN_TAG_RE = re.compile("<(?:" + "|".join(sorted(NEWLINE_EATERS | RAW_TEXT)) + ")[ >]")
+
+
+def is_plain_html(html: str) -> bool:
+    """True when `html` is plain (see PLAIN_HTML_RE)."""
+    return PLAIN_HTML_RE.fullmatch(html) is not None
+
+
+def _read_plain(html: str) -> ArticleText | None:
+    """read_article(html, whole=True) for plain HTML without newline eaters or raw text (None
+    otherwise): what _Reader does at each tag, the text's offsets counted from the text between."""
+    if PLAIN_HTML_RE.fullmatch(html) is None or NOT_PLAIN_TAG_RE.search(html):
+        return None
+    pieces = TAG_RE.split(html)  # text, then (closing, tag, attributes, text) for each tag
+    depth = 0
+    stack: list[tuple[str, str, int] | None] = []  # for each open element: its mark's kind, value, start
+    marks: list[Mark] = []
+    breaks: list[int] = []
+    size = len(pieces[0])
+    rest = iter(pieces)
+    next(rest)
+    for closing, tag, attributes, text in zip(rest, rest, rest, rest):
+        if closing:
+            if depth and tag not in VOID:  # an end tag at depth 0 closes nothing
+                if tag in BLOCKS:
+                    breaks.append(size)
+                depth -= 1
+                entry = stack.pop() if stack else None
+                if entry is not None:
+                    marks.append(Mark(entry[0], entry[1], entry[2], size))
+        else:
+            if tag in BLOCKS:
+                breaks.append(size)
+            if tag not in VOID:
+                depth += 1
+                entry = None
+                if "data-" in attributes:  # no data-quote nor data-actor attribute without it
+                    values = dict(ATTRIBUTE_RE.findall(attributes))
+                    if "data-quote" in values:
+                        entry = ("quote", values["data-quote"], size)
+                    elif "data-actor" in values:
+                        entry = ("actor", values["data-actor"], size)
+                stack.append(entry)
+        size += len(text)
+    return ArticleText("".join(pieces[::4]), tuple(marks), tuple(sorted(set(breaks))))
+
+
 def read_article(html: str, whole: bool = False) -> ArticleText:
     """The rendered text of the `data-article` element of a page (`whole`: of the whole fragment)."""
+    if whole:
+        plain = _read_plain(html)
+        if plain is not None:
+            return plain
     html = html.replace("\r\n", "\n").replace("\r", "\n")
     reader = _read_tokens(html, whole)
     if reader is None:
