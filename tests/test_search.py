@@ -486,7 +486,9 @@ def test_missing_shards_are_indexed_by_up_to_jobs_pagefind_processes_at_once(tmp
     monkeypatch.setattr(search, "_run_pagefind", fake)
     for jobs in (1, 2, 3):
         most[0] = 0
-        assert len(search._index(list(search.shards(items).values()), "en", jobs)) == len(search.shards(items))
+        finished = []
+        search._index(list(search.shards(items).values()), "en", jobs, lambda i, files: finished.append(i))
+        assert sorted(finished) == list(range(len(search.shards(items))))
         assert most[0] == min(jobs, len(search.shards(items))), jobs
 
 
