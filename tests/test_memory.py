@@ -259,3 +259,32 @@ def test_workers_die_with_a_killed_build(tmp_path):
     while alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(worker)
+
+
+def test_briefings_read_from_the_cache_share_one_object_per_actor(tmp_path):
+    """Each cached briefing is unpickled on its own: without `model.shared_actor` every one of
+    them held its own copies of the actors it casts and quotes."""
+    from briefkit.cache import build_model_cached
+
+    def cached_site():
+        store = DiskStore(tmp_path / "cache")
+        site = build_model_cached(EXAMPLE, "briefings", Options("https://example.org/", False), Report(), store)
+        store.save()
+        return site
+
+    cached_site()
+    site = cached_site()  # every briefing from the cache
+    found: dict[str, set[int]] = {}
+    for briefing in site.briefings:
+        for actor in [c.actor for c in briefing.cast] + [q.speaker for q in briefing.quotes]:
+            found.setdefault(actor.id, set()).add(id(actor))
+    assert sum(len(briefing.cast) for briefing in site.briefings) > len(found)  # actors cast more than once
+    assert all(len(objects) == 1 for objects in found.values()), found
+
+
+def test_the_models_values_hold_no_attribute_dict(example_site):
+    """Slots: a dict per Quote, Cast, Event... was a fifth of the objects a 10,000-briefing model held."""
+    briefing = next(b for b in example_site.briefings if b.quotes and b.cast and b.timeline)
+    values = [briefing, briefing.quotes[0], briefing.cast[0], briefing.cast[0].actor, briefing.timeline[0],
+              example_site.timeline[0]]
+    assert not [type(value).__name__ for value in values if hasattr(value, "__dict__")]
