@@ -236,6 +236,8 @@ class Background:
     linked) does not take the interpreter lock from the build's rendering; else in a thread.
     `result()` waits for it and returns its value or raises its exception; `cancel()` stops it."""
 
+    died = "the indexing process died"  # the error when the process ends without a result
+
     def __init__(self, function: Callable[[], object]):
         self.outcome: tuple[bool, object] | None = None
         self.pid = 0
@@ -271,7 +273,7 @@ class Background:
             with os.fdopen(self.read, "rb") as pipe:
                 data = pipe.read()
             os.waitpid(self.pid, 0)
-            self.outcome = pickle.loads(data) if data else (False, SearchIndexError("the indexing process died"))
+            self.outcome = pickle.loads(data) if data else (False, SearchIndexError(self.died))
         done, value = self.outcome
         if done:
             return value

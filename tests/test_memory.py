@@ -182,23 +182,57 @@ def test_spooled_briefings_read_their_article_back_and_equal_the_originals(examp
         [(o.path, o.data, o.copy_from) for o in render_site(example_site, templates_dir())]
 
 
-def test_a_cold_build_renders_a_spooled_model_and_indexes_with_one_pagefind(tmp_path, monkeypatch):
-    from briefkit import pipeline
-    seen = {}
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_cold_build_makes_the_model_in_a_process_that_has_exited_before_pagefind_runs(tmp_path, monkeypatch,
+                                                                                        cache):
+    """The model's memory stays with the process that made it: that process renders the (spooled)
+    model and exits; this one indexes the site with one Pagefind, the search documents handed over."""
+    import json
+    import os
+
+    from briefkit import pipeline, reuse
+    log = tmp_path / "log.jsonl"  # the forked process tells by a file
     real_render, real_index = pipeline.render_parallel, pipeline.write_index
 
+    def note(**values) -> None:
+        with log.open("a") as handle:
+            handle.write(json.dumps(values) + "\n")
+
     def render(site, *args):
-        seen["types"] = {type(b).__name__ for b in site.briefings}
+        note(step="render", pid=os.getpid(), types=sorted({type(b).__name__ for b in site.briefings}))
         return real_render(site, *args)
 
     def index(site, folder, items=None, memo=None, jobs=1):
-        seen["jobs"] = jobs
+        rendered_by = next(json.loads(line)["pid"] for line in log.read_text().splitlines())
+        try:
+            os.kill(rendered_by, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        note(step="index", pid=os.getpid(), jobs=jobs, renderer_alive=alive,
+             documents=sum(isinstance(item, pipeline.SpooledDocument) for item in items))
         return real_index(site, folder, items, memo, jobs)
 
     monkeypatch.setattr(pipeline, "render_parallel", render)
+    monkeypatch.setattr(reuse, "render_parallel", render)  # the render with a cache
     monkeypatch.setattr(pipeline, "write_index", index)
-    pipeline.build(BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2))
-    assert seen == {"types": {"SpooledBriefing"}, "jobs": 1}
+    options = BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2, cache=tmp_path / "cache" if cache else None)
+    result = pipeline.build(options)
+    rendered, indexed = [json.loads(line) for line in log.read_text().splitlines()]
+    assert rendered["types"] == ["SpooledBriefing"] and rendered["pid"] != os.getpid()
+    assert indexed == {"step": "index", "pid": os.getpid(), "jobs": 1, "renderer_alive": False,
+                       "documents": result.briefings}
+    assert snapshot(tmp_path / "site") == snapshot(build_in_place(tmp_path, monkeypatch))
+
+
+def build_in_place(tmp_path, monkeypatch):
+    """The example site built without forking (`Background` and the cold build's process)."""
+    import os
+    from briefkit import pipeline
+    monkeypatch.undo()
+    monkeypatch.delattr(os, "fork")
+    pipeline.build(BuildOptions(src=EXAMPLE, out=tmp_path / "in-place", jobs=1))
+    return tmp_path / "in-place"
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
