@@ -8,7 +8,6 @@ import ctypes.util
 import gc
 import os
 import pickle
-import shutil
 import sys
 import tempfile
 import time
