@@ -475,6 +475,9 @@ def fingerprint(folders: list[Path], settings: tuple, listings: dict | None = No
     for root in folders:
         parts.append(f"root {root.resolve()}")
         walk(str(root), "")
+    # The recursive closure refers to itself: a cycle that kept `parts` and `listings` (35 MB at
+    # 10,000 briefings) until a full collection, which a build (collector paused, then frozen) never ran.
+    del walk
     digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
     return Fingerprint(digest, started, newest)
 

@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import pickle
 import sys
 import tempfile
 import time
@@ -18,7 +19,7 @@ from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_fold
                     remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
-from .model import Briefing, Site, make_site
+from .model import Briefing, Site, SiteConfig, make_site
 from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
@@ -70,13 +71,13 @@ def build(options: BuildOptions, progress: Progress | None = None,
     caches = Caches.open(options, store, search)
     if caches.done is not None:  # nothing changed since the last build: its output stands
         return replace(caches.done, stages={"up to date": clock.total()})
+    if render is None and store is None and caches.cold(options):
+        result = build_apart(options, caches, tell, clock)
+        if result is not None:  # None: no process to spare, built here
+            caches.remember(options, result)
+            return result
     report = Report()
-    with collector_paused():
-        site, items = check_content(options, caches, report, tell, clock)
-    release_memory()  # the articles' HTML, now in a file (`spooled_site`), before the render forks
-    if report.errors or (options.strict and report.warnings):
-        caches.keep_checked()
-        raise ContentError(report.sorted())
+    site, items = checked_site(options, caches, report, tell, clock)
     files = pages = 0
     briefings, quotes = len(site.briefings), sum(len(b.quotes) for b in site.briefings)
     if options.write:
@@ -101,6 +102,176 @@ def build(options: BuildOptions, progress: Progress | None = None,
     result = BuildReport(report.sorted(), briefings, quotes, files, clock.stages, pages)
     caches.remember(options, result)
     return result
+
+
+def checked_site(options: BuildOptions, caches: Caches, report: Report, tell: Progress,
+                 clock: Clock) -> tuple[Site, list | None]:
+    """`check_content`, or ContentError with every problem found."""
+    with collector_paused():
+        site, items = check_content(options, caches, report, tell, clock)
+    drop_listings(caches)  # and the articles' HTML, now in a file (`spooled_site`), before the render forks
+    if report.errors or (options.strict and report.warnings):
+        caches.keep_checked()
+        raise ContentError(report.sorted())
+    return site, items
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What `build_apart`'s forked process hands back: the site is in the folder, its model gone."""
+
+    diagnostics: list[Diagnostic]
+    briefings: int
+    quotes: int
+    pages: int
+    config: SiteConfig
+    outputs: list[Output]  # the pages written already, and the files to link or copy
+    items: list  # the search items, each document as (url, offset, size) of its HTML in the handed file
+    stages: dict[str, float]
+    disk: bytes  # the pickled DiskStore (without its spool) and Reuse: unpickled after the index
+    reuse: bytes
+
+
+def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Clock) -> BuildReport | None:
+    """A build that renders every page (no last build's to reuse): the model is made and the site
+    rendered by a forked process, which exits before Pagefind indexes it. The memory of a model made
+    in this process stays with it once the model is dropped (its allocator's arenas stay pinned):
+    170 MB at 10,000 briefings, beside Pagefind's 170 MB a shard. None when no process can be
+    forked."""
+    documents = tempfile.TemporaryFile(prefix="briefkit-documents-")  # the search documents' HTML
+    if caches.disk is not None and caches.disk.spool is None:  # its new entries: saved by this process
+        caches.disk.spool = tempfile.TemporaryFile(prefix="briefkit-entries-")
+    told, telling = os.pipe()  # the child's progress, then "checked" when the content is fine
+    given, give = os.pipe()  # the folder to render into, once made (after the check, as `build` does)
+
+    def work() -> Rendered | list[Diagnostic]:
+        os.close(told)
+        os.close(give)
+        try:
+            return render_apart(options, caches, relayed(telling), clock, lambda: folder_given(telling, given),
+                                documents)
+        finally:
+            os.close(telling)  # the end of the progress: before the result is sent
+    try:
+        child = Background(work)
+    except OSError:  # no process to spare
+        for fd in (told, telling, given, give):
+            os.close(fd)
+        return None
+    child.died = "the build's process died"
+    os.close(telling)
+    os.close(given)
+    drop_listings(caches)
+    progress = os.fdopen(told, "rb")
+    try:
+        with progress, os.fdopen(give, "w") as asking:
+            if relay(progress, tell):  # checked: the new site's folder, for it to render into
+                with new_site(options.out, kept_site(options)) as folder:
+                    try:
+                        asking.write(f"{folder}\n")
+                        asking.close()
+                        relay(progress, tell)
+                        rendered = child.result()
+                        files = index_handed(rendered, options, caches, tell, clock, folder, documents)
+                    except BaseException:
+                        child.cancel()  # not into a folder being removed
+                        raise
+            else:
+                raise ContentError(child.result())  # type: ignore[arg-type]
+    except SearchIndexError as exc:  # it died (killed?) without a word
+        raise UsageError(f"cannot build the site ({exc}); {options.out} was left as it was") from exc
+    except OSError as exc:
+        raise unwritable(options, exc) from exc
+    finally:
+        child.cancel()  # when it is not done (waiting for its folder)
+    disk, caches.reuse = pickle.loads(rendered.disk), pickle.loads(rendered.reuse)
+    if disk is not None:
+        caches.disk = caches.store = replace(disk, spool=caches.disk.spool)
+    return BuildReport(rendered.diagnostics, rendered.briefings, rendered.quotes, files, clock.stages, rendered.pages)
+
+
+def index_handed(rendered: Rendered, options: BuildOptions, caches: Caches, tell: Progress, clock: Clock,
+                 folder: Path, documents) -> int:
+    """`build_apart`'s end: the site rendered into `folder` indexed and swapped in."""
+    clock.stages.update(rendered.stages)
+    clock.last = time.perf_counter()
+    items = [spooled_document(item[0], (documents.fileno(), item[1], item[2]), documents)
+             if isinstance(item, tuple) else item for item in rendered.items]
+    tell("write", 0, 1)
+    files = write_output(make_site(rendered.config, []), rendered.outputs, items, options, caches.search,
+                         clock, (folder, None))
+    tell("write", 1, 1)
+    return files
+
+
+def folder_given(telling: int, given: int) -> Path:
+    """In `build_apart`'s child: say the content is fine, and wait for the folder to render into."""
+    os.write(telling, b"checked\n")
+    with os.fdopen(given, "r") as pipe:
+        line = pipe.readline()
+    if not line.endswith("\n"):  # the build's process could not make it (and stops this one)
+        raise UsageError("no folder to render into")
+    return Path(line[:-1])
+
+
+def render_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Clock,
+                 folder_for: Callable[[], Path], documents) -> Rendered | list[Diagnostic]:
+    """`build_apart`'s forked process: the site checked and rendered into the folder `folder_for()`
+    gives, each search document's HTML written to the file `documents`; or the content's problems."""
+    report = Report()
+    try:
+        site, items = checked_site(options, caches, report, tell, clock)
+    except ContentError as exc:
+        return exc.diagnostics
+    # What the build's process goes on with and the render does not read, handed over now: the
+    # memory it took is the render's to use (here and in its forked worker).
+    handed = [(item.url, *item.place[1:]) if isinstance(item, SpooledDocument) else item
+              for item in spooled((Document(item.url, item.html) if isinstance(item, Document) else item
+                                   for item in items), documents)]
+    if caches.disk is not None and caches.disk.spool is not None:
+        caches.disk.spool.flush()  # the new cache entries, saved by the build's process (this one ends at once)
+    disk = pickle.dumps(replace(caches.disk, spool=None, listings={}) if caches.disk is not None else None,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+    del items
+    caches.disk = caches.store = None
+    release_memory()
+    site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
+    folder = folder_for()
+    tell("render", 0, 1)
+    outputs = caches.reuse.render(site, options.templates, options.jobs, settings(options), folder) \
+        if caches.reuse is not None else render_parallel(site, options.templates or templates_dir(), options.jobs,
+                                                         folder)
+    clock.lap("render")
+    tell("render", 1, 1)
+    return Rendered(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
+                    sum(output.path.endswith(".html") for output in outputs), site.config, outputs, handed,
+                    clock.stages, disk, pickle.dumps(caches.reuse, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def drop_listings(caches: Caches) -> None:
+    """Free the content folder's listing (30 MB at 10,000 briefings: read by the check only) and
+    what else is garbage."""
+    if caches.disk is not None:
+        caches.disk.listings = {}
+    release_memory()
+
+
+def relayed(fd: int) -> Progress:
+    """A forked process's progress, told through the pipe `fd` (`relay`)."""
+    def tell(stage: str, done: int, total: int) -> None:
+        os.write(fd, f"{stage} {done} {total}\n".encode())
+    return tell
+
+
+def relay(progress, tell: Progress) -> bool:
+    """Tell the progress `relayed` through the pipe `progress` until it ends (False) or says
+    "checked" (True)."""
+    for line in progress:
+        if line == b"checked\n":
+            return True
+        stage, done, total = line.split()
+        tell(stage.decode(), int(done), int(total))
+    return False
 
 
 def release_memory() -> None:
@@ -174,6 +345,10 @@ class Caches:
             store is None else None
         return cls(store or disk, search, disk, before, done, reuse)
 
+    def cold(self, options: BuildOptions) -> bool:
+        """Whether this CLI build renders every page (`build_apart`): no last build's to reuse."""
+        return options.write and hasattr(os, "fork") and (self.reuse is None or not self.reuse.path().exists())
+
     def keep_checked(self) -> None:
         """After a failed build: keep the briefings checked so far (the output stays as it was)."""
         if self.disk is not None:
@@ -239,14 +414,19 @@ def spooled(items: tuple[Item, ...], spool=None) -> tuple[Item, ...]:
         if isinstance(item, Document) and not isinstance(item, SpooledDocument):
             data = item.html.encode("utf-8")
             os.pwrite(fd, data, offset)
-            document = object.__new__(SpooledDocument)  # frozen, and `html` is read from the file
-            object.__setattr__(document, "url", item.url)
-            object.__setattr__(document, "place", (fd, offset, len(data)))
-            object.__setattr__(document, "spool", spool)  # the file stays open while a document needs it
+            item = spooled_document(item.url, (fd, offset, len(data)), spool)
             offset += len(data)
-            item = document
         result.append(item)
     return tuple(result)
+
+
+def spooled_document(url: str, place: tuple[int, int, int], spool) -> SpooledDocument:
+    """The document at `url` whose HTML is in `spool` (descriptor, offset, size: `place`)."""
+    document = object.__new__(SpooledDocument)  # frozen, and `html` is read from the file
+    object.__setattr__(document, "url", url)
+    object.__setattr__(document, "place", place)
+    object.__setattr__(document, "spool", spool)  # the file stays open while a document needs it
+    return document
 
 
 class SpooledBriefing(Briefing):
@@ -317,18 +497,19 @@ def spooled_entry(spool):
 
 def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
                  options: BuildOptions, search: SearchMemo | None, clock: Clock,
-                 indexing: tuple[Path, Background] | None = None) -> int:
+                 indexing: tuple[Path, Background | None] | None = None) -> int:
     """Write the site and its search index, swapped in whole; returns the files written.
 
     `outputs` may render into the new folder itself (see `writer.write_site`). `indexing`: the
-    next site's folder and the search index being written into it (`early_index`)."""
+    next site's folder and the search index being written into it (`early_index`), or None for
+    the index to be written after the pages (`build_apart`)."""
     search_time = 0.0
 
     def index(folder: Path) -> int:
         """The search index, written into the new site before it replaces the old one."""
         nonlocal search_time
         started = time.perf_counter()
-        count = indexing[1].result() if indexing is not None else \
+        count = indexing[1].result() if indexing is not None and indexing[1] is not None else \
             write_index(site, folder, items, search, jobs=1)  # one Pagefind: 150 MB a shard
         search_time = time.perf_counter() - started  # with `indexing`: the wait for its end
         return count
@@ -339,12 +520,16 @@ def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Outpu
     except SearchIndexError as exc:
         raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
     except OSError as exc:
-        raise UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
-                         + (f" ({exc.filename})" if exc.filename else "")) from exc
+        raise unwritable(options, exc) from exc
     clock.lap("write")
     clock.stages["write"] -= search_time
     clock.stages["search"] = search_time
     return files
+
+
+def unwritable(options: BuildOptions, exc: OSError) -> UsageError:
+    return UsageError(f"cannot write the site to {options.out}: {exc.strerror or exc}"
+                      + (f" ({exc.filename})" if exc.filename else ""))
 
 
 @contextlib.contextmanager

@@ -53,6 +53,8 @@ SHARDS = "shards"  # shard N > 0 is in pagefind/shards/N/ (the folder name must 
 SHARD_SIZE = 1000
 # The filters, in the order the bundle lists them (the filter pane shows them by name).
 FILTERS = ("type", "speaker", "actor", "tag", "year")
+# Documents sent to a Pagefind process and not yet answered: enough to keep it busy.
+ADDS_IN_FLIGHT = 32
 # What the search page loads of a merged shard's bundle, with its entry and meta files.
 INDEX_FILES = ("wasm.", "fragment/", "index/", "filter/")
 
@@ -248,6 +250,8 @@ class Background:
     linked) does not take the interpreter lock from the build's rendering; else in a thread.
     `result()` waits for it and returns its value or raises its exception; `cancel()` stops it."""
 
+    died = "the indexing process died"  # the error when the process ends without a result
+
     def __init__(self, function: Callable[[], object]):
         self.outcome: tuple[bool, object] | None = None
         self.pid = 0
@@ -283,7 +287,7 @@ class Background:
             with os.fdopen(self.read, "rb") as pipe:
                 data = pipe.read()
             os.waitpid(self.pid, 0)
-            self.outcome = pickle.loads(data) if data else (False, SearchIndexError("the indexing process died"))
+            self.outcome = pickle.loads(data) if data else (False, SearchIndexError(self.died))
         done, value = self.outcome
         if done:
             return value
@@ -323,32 +327,39 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
     keys = {i: shard_key(part, language, main=i == 0) for i, part in parts.items()}
     bundles = {i: memo.get(key) if memo is not None else None for i, key in keys.items()}
     missing = [i for i, files in bundles.items() if files is None]
+    written = 0
+
+    def finish(position: int, files: dict[str, bytes]) -> None:
+        """Write a shard's bundle (and keep it) as soon as Pagefind has made it, and drop it: the
+        bundles kept until every shard was indexed grew the build's peak by some 50 MB at 10,000."""
+        nonlocal written
+        i = missing[position]
+        files = canonical_bundle(files)
+        if i > 0:  # a merged shard: the search page runs the main bundle's script
+            files = {name: data for name, data in files.items() if _is_index_file(name)}
+        if memo is not None:
+            memo.put(keys[i], files)
+            files = memo.get(keys[i]) or files  # on disk: files to link to
+        written += _write_bundle(folder / shard_folder(i), files)
+
     indexing = None
     if missing:
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind-index")
-        indexing = pool.submit(_index, [parts[i] for i in missing], language, jobs)
+        indexing = pool.submit(_index, [parts[i] for i in missing], language, jobs, finish)
         pool.shutdown(wait=False)
     try:  # the bundles it has: written while Pagefind indexes the others
-        written = sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items()
-                      if files is not None)
+        cached = sum(_write_bundle(folder / shard_folder(i), files) for i, files in bundles.items()
+                     if files is not None)
     except BaseException:
         if indexing is not None:
             with contextlib.suppress(BaseException):
                 indexing.result()
         raise
     if indexing is not None:
-        for i, files in zip(missing, indexing.result()):
-            files = canonical_bundle(files)
-            if i > 0:  # a merged shard: the search page runs the main bundle's script
-                files = {name: data for name, data in files.items() if _is_index_file(name)}
-            bundles[i] = files
-            if memo is not None:
-                memo.put(keys[i], files)
-                bundles[i] = memo.get(keys[i]) or files  # on disk: files to link to
-            written += _write_bundle(folder / shard_folder(i), bundles[i])
+        indexing.result()
     if memo is not None:
         memo.keep_only(set(keys.values()))
-    return written
+    return cached + written
 
 
 def shard_key(part: Sequence[Item], language: str, main: bool) -> str:
@@ -391,25 +402,30 @@ def _write_bundle(bundle: Path, files: Mapping[str, bytes | Path]) -> int:
     return len(files)
 
 
-def _index(parts: list[tuple[Item, ...]], language: str, jobs: int) -> list[dict[str, bytes]]:
-    """The bundle Pagefind makes of each part, up to `jobs` Pagefind processes at once."""
-    async def all_parts() -> list[dict[str, bytes]]:
+def _index(parts: list[tuple[Item, ...]], language: str, jobs: int,
+           finish: Callable[[int, dict[str, bytes]], None]) -> None:
+    """Have Pagefind make the bundle of each part, up to `jobs` Pagefind processes at once, and
+    `finish(position, files)` each bundle (in a thread) as soon as it is made."""
+    async def all_parts() -> None:
         limit = asyncio.Semaphore(max(1, jobs))
 
-        async def one(part: tuple[Item, ...]) -> dict[str, bytes]:
+        async def one(position: int, part: tuple[Item, ...]) -> None:
             async with limit:
-                return await _run_pagefind(part, language)
+                try:
+                    files = await _run_pagefind(part, language)
+                except SearchIndexError:
+                    raise
+                except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
+                    raise SearchIndexError(str(exc) or type(exc).__name__) from exc
+            # Not while holding a Pagefind slot (the next shard is indexed meanwhile); its errors
+            # (an unwritable folder) are the caller's to report, as they are.
+            await asyncio.to_thread(finish, position, files)
 
-        return list(await asyncio.gather(*(one(part) for part in parts)))
+        await asyncio.gather(*(one(position, part) for position, part in enumerate(parts)))
 
-    try:
-        # In a thread of its own, with its own event loop: the caller's thread may be running one.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
-            return pool.submit(lambda: asyncio.run(all_parts())).result()
-    except SearchIndexError:
-        raise
-    except Exception as exc:  # the Pagefind client reports the service's failures as bare Exceptions
-        raise SearchIndexError(str(exc) or type(exc).__name__) from exc
+    # In a thread of its own, with its own event loop: the caller's thread may be running one.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
+        pool.submit(lambda: asyncio.run(all_parts())).result()
 
 
 async def _run_pagefind(items: tuple[Item, ...], language: str) -> dict[str, bytes]:
@@ -473,9 +489,22 @@ async def _run_pagefind(items: tuple[Item, ...], language: str) -> dict[str, byt
     try:
         await service.launch()
         index = await service.create_index({"force_language": language})
-        # Sent all at once, in order (each request is written before the next one is): waiting for
-        # each answer before sending the next took most of the indexing time.
-        await asyncio.gather(*(add(index, item) for item in items))
+        # Sent in order (each request is written before the next one is), up to ADDS_IN_FLIGHT
+        # unanswered at once: waiting for each answer before sending the next took most of the
+        # indexing time, and sending a whole shard at once queued all its documents in memory.
+        window = asyncio.Semaphore(ADDS_IN_FLIGHT)
+
+        async def send(request) -> None:
+            try:
+                await request
+            finally:
+                window.release()
+
+        sending = []
+        for item in items:
+            await window.acquire()
+            sending.append(asyncio.ensure_future(send(add(index, item))))
+        await asyncio.gather(*sending)
         return {file["path"]: file["content"] for file in await index.get_files()}
     finally:
         await _stop(service)

@@ -123,15 +123,18 @@ def test_without_git_there_is_no_history(repo, tmp_path, monkeypatch):
 
 
 def test_one_git_call_for_the_whole_content_folder(repo, tmp_path, monkeypatch):
-    calls = []
+    import json
+    log = tmp_path / "calls.jsonl"  # a cold build loads the history in a forked process
     real_run = history.subprocess.run
 
     def counting_run(args, **kwargs):
-        calls.append(args)
+        with log.open("a") as handle:
+            handle.write(json.dumps(args) + "\n")
         return real_run(args, **kwargs)
 
     monkeypatch.setattr(history.subprocess, "run", counting_run)
     build_ok(repo, tmp_path / "out")
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(calls) == 1 and calls[0][-2:] == ["--", "."]
 
 

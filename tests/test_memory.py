@@ -182,23 +182,57 @@ def test_spooled_briefings_read_their_article_back_and_equal_the_originals(examp
         [(o.path, o.data, o.copy_from) for o in render_site(example_site, templates_dir())]
 
 
-def test_a_cold_build_renders_a_spooled_model_and_indexes_with_one_pagefind(tmp_path, monkeypatch):
-    from briefkit import pipeline
-    seen = {}
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_cold_build_makes_the_model_in_a_process_that_has_exited_before_pagefind_runs(tmp_path, monkeypatch,
+                                                                                        cache):
+    """The model's memory stays with the process that made it: that process renders the (spooled)
+    model and exits; this one indexes the site with one Pagefind, the search documents handed over."""
+    import json
+    import os
+
+    from briefkit import pipeline, reuse
+    log = tmp_path / "log.jsonl"  # the forked process tells by a file
     real_render, real_index = pipeline.render_parallel, pipeline.write_index
 
+    def note(**values) -> None:
+        with log.open("a") as handle:
+            handle.write(json.dumps(values) + "\n")
+
     def render(site, *args):
-        seen["types"] = {type(b).__name__ for b in site.briefings}
+        note(step="render", pid=os.getpid(), types=sorted({type(b).__name__ for b in site.briefings}))
         return real_render(site, *args)
 
     def index(site, folder, items=None, memo=None, jobs=1):
-        seen["jobs"] = jobs
+        rendered_by = next(json.loads(line)["pid"] for line in log.read_text().splitlines())
+        try:
+            os.kill(rendered_by, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        note(step="index", pid=os.getpid(), jobs=jobs, renderer_alive=alive,
+             documents=sum(isinstance(item, pipeline.SpooledDocument) for item in items))
         return real_index(site, folder, items, memo, jobs)
 
     monkeypatch.setattr(pipeline, "render_parallel", render)
+    monkeypatch.setattr(reuse, "render_parallel", render)  # the render with a cache
     monkeypatch.setattr(pipeline, "write_index", index)
-    pipeline.build(BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2))
-    assert seen == {"types": {"SpooledBriefing"}, "jobs": 1}
+    options = BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2, cache=tmp_path / "cache" if cache else None)
+    result = pipeline.build(options)
+    rendered, indexed = [json.loads(line) for line in log.read_text().splitlines()]
+    assert rendered["types"] == ["SpooledBriefing"] and rendered["pid"] != os.getpid()
+    assert indexed == {"step": "index", "pid": os.getpid(), "jobs": 1, "renderer_alive": False,
+                       "documents": result.briefings}
+    assert snapshot(tmp_path / "site") == snapshot(build_in_place(tmp_path, monkeypatch))
+
+
+def build_in_place(tmp_path, monkeypatch):
+    """The example site built without forking (`Background` and the cold build's process)."""
+    import os
+    from briefkit import pipeline
+    monkeypatch.undo()
+    monkeypatch.delattr(os, "fork")
+    pipeline.build(BuildOptions(src=EXAMPLE, out=tmp_path / "in-place", jobs=1))
+    return tmp_path / "in-place"
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -259,3 +293,49 @@ def test_workers_die_with_a_killed_build(tmp_path):
     while alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(worker)
+
+
+def test_briefings_read_from_the_cache_share_one_object_per_actor(tmp_path):
+    """Each cached briefing is unpickled on its own: without `model.shared_actor` every one of
+    them held its own copies of the actors it casts and quotes."""
+    from briefkit.cache import build_model_cached
+
+    def cached_site():
+        store = DiskStore(tmp_path / "cache")
+        site = build_model_cached(EXAMPLE, "briefings", Options("https://example.org/", False), Report(), store)
+        store.save()
+        return site
+
+    cached_site()
+    site = cached_site()  # every briefing from the cache
+    found: dict[str, set[int]] = {}
+    for briefing in site.briefings:
+        for actor in [c.actor for c in briefing.cast] + [q.speaker for q in briefing.quotes]:
+            found.setdefault(actor.id, set()).add(id(actor))
+    assert sum(len(briefing.cast) for briefing in site.briefings) > len(found)  # actors cast more than once
+    assert all(len(objects) == 1 for objects in found.values()), found
+
+
+def test_the_models_values_hold_no_attribute_dict(example_site):
+    """Slots: a dict per Quote, Cast, Event... was a fifth of the objects a 10,000-briefing model held."""
+    briefing = next(b for b in example_site.briefings if b.quotes and b.cast and b.timeline)
+    values = [briefing, briefing.quotes[0], briefing.cast[0], briefing.cast[0].actor, briefing.timeline[0],
+              example_site.timeline[0]]
+    assert not [type(value).__name__ for value in values if hasattr(value, "__dict__")]
+
+
+def test_the_fingerprint_leaves_no_garbage_for_the_paused_collector(tmp_path):
+    """Its recursive walk was a reference cycle holding the folder listings (30 MB at 10,000
+    briefings), kept for the whole build: the collector is paused, then the heap frozen."""
+    from briefkit.cache import fingerprint
+    fingerprint([EXAMPLE], (), {})  # what is made once (the code's digest) is made now
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        listings: dict = {}
+        fingerprint([EXAMPLE], (), listings)
+        assert listings and gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()

@@ -486,8 +486,75 @@ def test_missing_shards_are_indexed_by_up_to_jobs_pagefind_processes_at_once(tmp
     monkeypatch.setattr(search, "_run_pagefind", fake)
     for jobs in (1, 2, 3):
         most[0] = 0
-        assert len(search._index(list(search.shards(items).values()), "en", jobs)) == len(search.shards(items))
+        finished = []
+        search._index(list(search.shards(items).values()), "en", jobs, lambda i, files: finished.append(i))
+        assert sorted(finished) == list(range(len(search.shards(items))))
         assert most[0] == min(jobs, len(search.shards(items))), jobs
+
+
+def test_each_shards_bundle_is_written_and_kept_as_soon_as_it_is_made(tmp_path, monkeypatch):
+    """Not held until every shard is indexed: while Pagefind indexes the last shard, the bundles of
+    the others are on disk (the site's folder and the memo) already."""
+    import asyncio
+
+    from briefkit.cache import SearchMemo
+
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    site = model(make_content(tmp_path, SHARDED))
+    items = search.records(site)
+    parts = list(search.shards(items).values())
+    assert len(parts) >= 3
+    folder, memo = tmp_path / "site", SearchMemo(tmp_path / "cache")
+    seen = []
+
+    def others_written() -> bool:
+        return len(list(folder.rglob("x.pf_index"))) == len(list((tmp_path / "cache").glob("*/index/x.pf_index"))) \
+            == len(parts) - 1
+
+    async def fake(part, language):
+        if part == parts[-1]:  # waits for them (the build used to write them after this one)
+            deadline = time.monotonic() + 20
+            while not others_written() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            seen.append(others_written())
+        return {"pagefind-entry.json": b"{}", "index/x.pf_index": part[0].url.encode()}
+
+    monkeypatch.setattr(search, "_run_pagefind", fake)
+    assert search.write_index(site, folder, items, memo) == 2 * len(parts)
+    assert seen == [True]
+    assert len(list(folder.rglob("x.pf_index"))) == len(parts)
+
+
+def test_documents_are_sent_in_order_with_at_most_a_window_unanswered(tmp_path, monkeypatch):
+    """A shard's documents are not all queued at once (they were: a shard's text in memory twice),
+    and the bundle is the one Pagefind makes of them all sent at once."""
+    import asyncio
+
+    from pagefind.service import PagefindService
+
+    items = search.records(model(make_content(tmp_path, SHARDED)))
+    sent, waiting, most = [], [0], [0]
+    real_send = PagefindService.send
+
+    async def counting_send(self, payload):
+        if payload.get("type") != "AddFile":
+            return await real_send(self, payload)
+        sent.append(payload["url"])
+        waiting[0] += 1
+        most[0] = max(most[0], waiting[0])
+        try:
+            return await real_send(self, payload)
+        finally:
+            waiting[0] -= 1
+
+    monkeypatch.setattr(PagefindService, "send", counting_send)
+    monkeypatch.setattr(search, "ADDS_IN_FLIGHT", 2)
+    windowed = search.canonical_bundle(asyncio.run(search._run_pagefind(items, "en")))
+    documents = [item.url for item in items if isinstance(item, search.Document)]
+    assert sent == documents and most[0] == 2
+    monkeypatch.setattr(search, "ADDS_IN_FLIGHT", len(items))
+    sent.clear()
+    assert search.canonical_bundle(asyncio.run(search._run_pagefind(items, "en"))) == windowed
 
 
 def test_the_memo_keeps_bundles_on_disk_and_the_site_links_to_them(tmp_path):
