@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
-                    remember, search_records, unchanged)
+                    read_place, remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
 from .model import Briefing, Site, make_site
@@ -70,6 +70,16 @@ def build(options: BuildOptions, progress: Progress | None = None,
     caches = Caches.open(options, store, search)
     if caches.done is not None:  # nothing changed since the last build: its output stands
         return replace(caches.done, stages={"up to date": clock.total()})
+    try:
+        return build_with(options, caches, clock, tell, render)
+    finally:
+        if caches.disk is not None:
+            caches.disk.release()  # saved or not, this build reads no cached briefing any more
+
+
+def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progress,
+               render: Callable[[Site], list[Output]] | None) -> BuildReport:
+    """`build` once the caches are open."""
     report = Report()
     with collector_paused():
         site, items = check_content(options, caches, report, tell, clock)
@@ -213,12 +223,11 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
 class SpooledDocument(Document):
     """A search document whose HTML waits in a temporary file until the search index reads it."""
 
-    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+    place: tuple[int | str, int, int]  # the file (descriptor, or a cache file's path), the offset and size of the UTF-8 HTML
 
     @property  # type: ignore[override]
     def html(self) -> str:
-        fd, offset, size = self.place
-        return os.pread(fd, size, offset).decode("utf-8")
+        return read_place(self.place)
 
     def __eq__(self, other: object) -> bool:  # the same document as one whose HTML is in memory
         return isinstance(other, Document) and (self.url, self.html) == (other.url, other.html)
@@ -253,15 +262,14 @@ class SpooledBriefing(Briefing):
     """A briefing whose article HTML waits in a temporary file until its page is rendered; equal
     to, and with the repr and pickle of, the same `Briefing` with the HTML in memory."""
 
-    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+    place: tuple[int | str, int, int]  # the file (descriptor, or a cache file's path), the offset and size of the UTF-8 HTML
 
     def __new__(cls, *args, **kwargs):  # dataclasses.replace: a plain Briefing
         return Briefing(*args, **kwargs)
 
     @property  # type: ignore[override]
     def article_html(self) -> str:
-        fd, offset, size = self.place
-        return os.pread(fd, size, offset).decode("utf-8")
+        return read_place(self.place)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Briefing) and all(getattr(self, f.name) == getattr(other, f.name)

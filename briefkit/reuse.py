@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import operator
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ from .parallel import render_parallel
 from .render import PageRenderer, templates_dir
 from .writer import Output
 
-FORMAT = b"briefkit-output-keys-1"
+FORMAT = b"briefkit-output-keys-2"
+SLUG = operator.attrgetter("slug")
 
 
 @contextlib.contextmanager
@@ -162,7 +164,7 @@ class KeyedRenderer(PageRenderer):
             self.exports = CachingExporter(site, {}, reuse.fragments, lambda b: self.keys.get(b.slug))
 
     def key_of(self, briefings) -> tuple:
-        return tuple(self.keys.get(b.slug, "") for b in briefings)
+        return tuple(map(self.keys.get, map(SLUG, briefings)))  # C-speed: 50,000 of them at 10,000
 
     def group(self, name: tuple, inputs: str, template: str, make: Callable[[], list[Output]]) -> list[Output]:
         hit = self.previous.get(name)
