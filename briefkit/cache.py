@@ -191,6 +191,8 @@ class DiskStore:
             self.spool.close()
             self.spool = None
         try:
+            if self.reading is None:
+                self.reading = hold_entries(self.folder)
             if not delete_allowed(self.reading):
                 return  # another build may read the unused entries' HTML: a later build deletes them
             try:
@@ -253,10 +255,12 @@ def unpack_entry(data: bytes, path: str) -> Entry:
     """The entry of a file's bytes (`pack_entry`), its texts left in the file at `path`."""
     diagnostics, checked, document = entry = pickle.loads(data)  # what follows the pickle is not read
     start = len(data) - TRAILER - int.from_bytes(data[-TRAILER:], "big")
+    if start <= 0:
+        raise ValueError("not an entry's file")
     for kept in (checked.briefing if checked is not None else None, document):
         if kept is not None:
             source, offset, size = kept.place
-            if source is not None or offset < 0 or start + offset + size > len(data) - TRAILER:
+            if source is not None or offset < 0 or size < 0 or start + offset + size > len(data) - TRAILER:
                 raise ValueError("not an entry's file")
             object.__setattr__(kept, "place", (path, start + offset, size))
     return entry
