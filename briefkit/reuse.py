@@ -198,39 +198,54 @@ class KeyedRenderer(PageRenderer):
             return super(KeyedRenderer, self).briefing(briefing)
         return self.group(("briefing", briefing.slug), inputs, "briefing.html", make)
 
-    def listing(self, kind: str, pages: list[tuple[str, tuple, Pager]], *more: object) -> None:
+    def listing(self, kind: str, template: str, pages: list[tuple[str, tuple, Pager]],
+                *more: object) -> list[Output] | None:
         """Note the digest of each page of a listing: the keys of the briefings it lists, the pager
         and `more` (what the page shows besides: the actor, the tag). Any page the renderer then
-        makes at another path, or with other context, has no digest and is rendered."""
-        for path, items, pager in pages:
-            self.page_inputs[path] = digest(kind, self.key_of(items), pager, *more)
+        makes at another path, or with other context, has no digest and is rendered.
+
+        Returns the last build's pages when every one is unchanged (the listing is then not made:
+        grouping an actor's quotes by page cost more than linking its pages); else None."""
+        return self.unchanged({path: digest(kind, self.key_of(items), pager, *more) for path, items, pager in pages},
+                              template)
+
+    def unchanged(self, inputs: dict[str, str], template: str) -> list[Output] | None:
+        """The pages at the paths of `inputs` (path -> digest) as the last build made them when
+        every one's digest is the same; else None, the digests noted for `page`."""
+        previous = self.previous
+        if not self.paths_only and template not in self.readers and all(
+                (hit := previous.get(("page", path))) is not None and hit[0] == key for path, key in inputs.items()):
+            return [self.group(("page", path), key, template, list)[0] for path, key in inputs.items()]
+        self.page_inputs.update(inputs)
+        return None
 
     def index_pages(self) -> list[Output]:
-        self.listing("index", paginate("index.html", self.site.briefings, self.site.config.page_size))
-        return super().index_pages()
+        return self.listing("index", "index.html", paginate("index.html", self.site.briefings,
+                                                            self.site.config.page_size)) or super().index_pages()
 
     def actor_pages(self, actor: Actor) -> list[Output]:
         site = self.site
         # Each page shows its briefings' quotes by the actor (from those briefings) and the count of all.
-        self.listing("actor", paginate(urls.actor_page(actor.id), site.briefings_by_actor.get(actor.id, ()),
-                                       site.config.page_size), actor, len(site.quotes_by_actor.get(actor.id, ())))
-        return super().actor_pages(actor)
+        return self.listing("actor", "actor.html", paginate(urls.actor_page(actor.id),
+                                                            site.briefings_by_actor.get(actor.id, ()),
+                                                            site.config.page_size),
+                            actor, len(site.quotes_by_actor.get(actor.id, ()))) or super().actor_pages(actor)
 
     def tag_pages(self, tag: str) -> list[Output]:
-        self.listing("tag", paginate(urls.tag_page(tag), self.site.briefings_by_tag[tag], self.site.config.page_size),
-                     tag)
-        return super().tag_pages(tag)
+        return self.listing("tag", "tag.html", paginate(urls.tag_page(tag), self.site.briefings_by_tag[tag],
+                                                        self.site.config.page_size), tag) or super().tag_pages(tag)
 
     def timeline_pages(self) -> list[Output]:
         # An entry is an event of a briefing: its briefing's key and the event itself (as text: a
         # repr of 20,000 events took most of the time this took).
         keys = self.keys
+        inputs = {}
         for path, items, pager in paginate_from_end("timeline/index.html", self.site.timeline,
                                                     self.site.config.page_size):
             entries = "".join(f"{keys.get(e.briefing.slug, '')} {e.event.date.isoformat()} {len(e.event.slug)} "
                               f"{e.event.slug} {len(e.event.text)} {e.event.text}" for e in items)
-            self.page_inputs[path] = digest("timeline", entries, pager)
-        return super().timeline_pages()
+            inputs[path] = digest("timeline", entries, pager)
+        return self.unchanged(inputs, "timeline.html") or super().timeline_pages()
 
     def feed(self) -> Output:
         return Output("feed.xml", b"") if self.paths_only else super().feed()
