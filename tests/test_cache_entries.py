@@ -86,3 +86,12 @@ def test_unused_entries_are_kept_while_another_build_may_read_them(tmp_path):
     later.keep_only({"new"})
     later.save()
     assert not later.path("old").exists() and later.path("new").is_file()
+
+
+def test_read_file_reads_files_of_any_size(tmp_path):
+    from briefkit.cache import read_file
+    for size in (0, 1, 65535, 65536, 65537, 3 * 1024 * 1024 + 7):
+        path = tmp_path / f"f{size}"
+        data = bytes(i % 251 for i in range(size))
+        path.write_bytes(data)
+        assert read_file(str(path)) == data
