@@ -20,9 +20,13 @@ import hashlib
 import operator
 import os
 import pickle
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
+
+import jinja2
+import jinja2.bccache
 
 from . import urls
 from .cache import code_version, output_state, write_atomically
@@ -78,6 +82,10 @@ class Reuse:
         """The data files' per-briefing parts (`incremental.CachingExporter`), valid with `path()`."""
         return self.path().with_name(self.path().name.replace("outputs-", "fragments-"))
 
+    def bytecode_path(self) -> Path:
+        """Where the templates compiled by Jinja are kept (`jinja2.FileSystemBytecodeCache`)."""
+        return self.folder / f"templates-{code_version()[:16]}"
+
     def load(self, path: Path):
         try:
             with collector_paused():
@@ -120,6 +128,9 @@ class Reuse:
             self.rendered, self.reused = len(outputs), 0
             return outputs
         renderer = KeyedRenderer(site, folder, self, previous, readers)
+        # The few templates an edit renders were compiled again by every build (0.1-0.2 s); the
+        # folder is named after the code, which sets the environment's options (not in Jinja's key).
+        renderer.env.bytecode_cache = TemplateCache(str(self.bytecode_path()))
         outputs = renderer.all()
         self.rendered, self.reused = renderer.rendered, renderer.reused
         return outputs
@@ -132,6 +143,22 @@ class Reuse:
                              pickle.dumps(self.fragments or {}, protocol=pickle.HIGHEST_PROTOCOL))
             write_atomically(self.path(), pickle.dumps((FORMAT, self.state, output_state(self.out), self.groups),
                                                        protocol=pickle.HIGHEST_PROTOCOL))
+        for old in self.folder.glob("templates-*"):  # compiled by other code
+            if old != self.bytecode_path():
+                shutil.rmtree(old, ignore_errors=True)
+
+
+class TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Templates compiled by Jinja, kept between builds: one that cannot be read or kept is compiled."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
 
 
 def media_stat(briefing: Briefing) -> tuple:
