@@ -21,9 +21,10 @@ import operator
 import os
 import pickle
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator
 
 import jinja2
 import jinja2.bccache
@@ -74,6 +75,7 @@ class Reuse:
     rendered: int = 0
     reused: int = 0
     known: tuple | None = None  # (the templates that read `site`, the last build's groups or None)
+    fragments_file: IO[bytes] | None = None  # `fragments` pickled, after a full render (`spool_fragments`)
 
     def path(self) -> Path:
         return self.folder / f"outputs-{hashlib.sha256(str(self.out.resolve()).encode()).hexdigest()[:16]}.pickle"
@@ -126,6 +128,7 @@ class Reuse:
             recorder = KeyedRenderer(site, folder, self, {}, readers, paths_only=True)
             recorder.all()
             self.rendered, self.reused = len(outputs), 0
+            self.fragments, self.fragments_file = None, self.spool_fragments(site)
             return outputs
         renderer = KeyedRenderer(site, folder, self, previous, readers)
         # The few templates an edit renders were compiled again by every build (0.1-0.2 s); the
@@ -135,12 +138,32 @@ class Reuse:
         self.rendered, self.reused = renderer.rendered, renderer.reused
         return outputs
 
+    def spool_fragments(self, site: Site) -> IO[bytes]:
+        """Every briefing's parts of the data files (`incremental.CachingExporter.fragment`), pickled
+        into an unnamed temporary file until `save`: after a full render, the next build (an edit)
+        splices its data files from them instead of making all of them (1.2 s at 10,000)."""
+        from .incremental import CachingExporter  # noqa: PLC0415 (incremental imports the pipeline)
+        fragments: dict = {}
+        exporter = CachingExporter(site, {}, fragments, lambda b: self.keys.get(b.slug))
+        for briefing in site.briefings:
+            exporter.fragment(briefing)
+            exporter._articles.clear()  # one article's text at a time
+        spool = tempfile.TemporaryFile(prefix="briefkit-fragments-")
+        pickle.dump(fragments, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        return spool
+
     def save(self) -> None:
         """After the new site is in place: its groups, for the next build."""
         if self.state:
             # The fragments first: the groups' file is what makes them trusted.
-            write_atomically(self.fragments_path(),
-                             pickle.dumps(self.fragments or {}, protocol=pickle.HIGHEST_PROTOCOL))
+            if self.fragments_file is not None:
+                self.fragments_file.seek(0)
+                data = self.fragments_file.read()
+                self.fragments_file.close()
+                self.fragments_file = None
+            else:
+                data = pickle.dumps(self.fragments or {}, protocol=pickle.HIGHEST_PROTOCOL)
+            write_atomically(self.fragments_path(), data)
             write_atomically(self.path(), pickle.dumps((FORMAT, self.state, output_state(self.out), self.groups),
                                                        protocol=pickle.HIGHEST_PROTOCOL))
         for old in self.folder.glob("templates-*"):  # compiled by other code

@@ -89,3 +89,26 @@ def test_damaged_compiled_templates_are_compiled_again(tmp_path, monkeypatch):
     build_ok(src, out)
     build_ok(src, tmp_path / "cold", "--no-cache")
     assert snapshot(out) == snapshot(tmp_path / "cold")
+
+
+def test_the_first_edit_after_a_full_render_makes_the_data_files_parts_of_the_edited_briefing_only(
+        tmp_path, monkeypatch):
+    from briefkit import exports
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    src, out = tmp_path / "content", tmp_path / "out"
+    shutil.copytree(EXAMPLE, src)
+    build_ok(src, out)  # a full render: every briefing's parts made for the next build
+    made = []
+    real = exports.Exporter.briefings_data
+
+    def noting(self):
+        made.append([b.slug for b in self.site.briefings])
+        return real(self)
+
+    monkeypatch.setattr(exports.Exporter, "briefings_data", noting)
+    retitle(src, "Harbour talks, renamed")
+    build_ok(src, out)
+    monkeypatch.undo()
+    assert sorted(made) == [[], [SLUG]]  # the file's shell, and the edited briefing's item
+    build_ok(src, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
