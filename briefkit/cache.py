@@ -4,8 +4,8 @@
   when its content changed: the result (the diagnostics and the frozen `Briefing`) is stored under
   a hash of everything it depends on: the files of its folder (names, kinds, the bytes of the
   article and the annotations), actors.yaml, the way the content folder was named on the command
-  line, and the code of Briefkit itself. The CLI keeps them in a cache folder (one pickle per
-  briefing, see `cache_folder`); `serve` keeps them in memory.
+  line, and the code of Briefkit itself. The CLI keeps them in a cache folder (one file per
+  briefing, see `cache_folder` and `pack_entry`); `serve` keeps them in memory.
 - A build that would change nothing stops early: the fingerprint (size, mtime and inode of every
   file under the content and templates folders, the options, the code, and the output folder's
   marker) equals the one stored by the last successful build. Files modified less than
