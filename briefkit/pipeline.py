@@ -223,7 +223,8 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
 class SpooledDocument(Document):
     """A search document whose HTML waits in a temporary file until the search index reads it."""
 
-    place: tuple[int | str, int, int]  # the file (descriptor, or a cache file's path), the offset and size of the UTF-8 HTML
+    # The file (a descriptor, or the path of a cache entry's file), the offset and size of the UTF-8 HTML.
+    place: tuple[int | str, int, int]
 
     @property  # type: ignore[override]
     def html(self) -> str:
@@ -262,7 +263,8 @@ class SpooledBriefing(Briefing):
     """A briefing whose article HTML waits in a temporary file until its page is rendered; equal
     to, and with the repr and pickle of, the same `Briefing` with the HTML in memory."""
 
-    place: tuple[int | str, int, int]  # the file (descriptor, or a cache file's path), the offset and size of the UTF-8 HTML
+    # The file (a descriptor, or the path of a cache entry's file), the offset and size of the UTF-8 HTML.
+    place: tuple[int | str, int, int]
 
     def __new__(cls, *args, **kwargs):  # dataclasses.replace: a plain Briefing
         return Briefing(*args, **kwargs)
