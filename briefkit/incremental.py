@@ -395,47 +395,44 @@ class CachingExporter(Exporter):
         self.fresh[path] = (key, output)
         return output
 
-    def fragment(self, briefing: Briefing, entries: tuple) -> tuple:
-        """The briefing's item of briefings.json, its items of quotes.json and its timeline events
-        (each as JSON text), as the whole-site exports would write them."""
+    def fragment(self, briefing: Briefing, entries: tuple | None = None) -> tuple:
+        """The briefing's item of briefings.json and its items of quotes.json (UTF-8, joined by ", "),
+        and its timeline events (each as JSON text), as the whole-site exports would write them
+        (`entries`: its timeline entries, `own_entries` when not given)."""
         history = self.site.history.get(briefing.slug)
         hit = self.fragments.get(briefing.slug)
         token = self.token(briefing)
         if hit is not None and same_objects(hit[0], (token, history)):
             return hit[1]
         alone = Exporter(replace(self.site, briefings=(briefing,),
-                                 timeline=entries))
+                                 timeline=own_entries(briefing) if entries is None else entries))
         alone._articles = self._articles
         texts = lambda items: tuple(json.dumps(i, ensure_ascii=False, sort_keys=True) for i in items)  # noqa: E731
-        made = (texts(alone.briefings_data()["briefings"]), texts(alone.quotes_data()["quotes"]),
-                texts(alone.timeline_data()["events"]))
+        # The items of briefings.json and quotes.json as the bytes spliced into them (`data_files`):
+        # kept so, `build` loads one object where it loaded one a quote, and joins nothing again.
+        made = (", ".join(texts(alone.briefings_data()["briefings"])).encode("utf-8"),
+                ", ".join(texts(alone.quotes_data()["quotes"])).encode("utf-8"), texts(alone.timeline_data()["events"]))
         self.fragments[briefing.slug] = ((token, history), made)
         return made
 
     def data_files(self) -> list[Output]:
         site, changed = self.site, self.changed
-        chunks = self.memo.setdefault("chunks", {})  # slug -> (its fragment, its briefings item, its quotes items)
         slugs = self.slugs if self.slugs is not None else list(map(SLUG, site.briefings))
-        if changed is not None and chunks:
+        if changed is not None and self.fragments:
             # serve: the briefings that are the same objects as last time have the parts they had.
             for slug in changed:
                 if slug not in self.now:
                     self.fragments.pop(slug, None)
-                    chunks.pop(slug, None)
             todo = self.now.values()
         else:
             for slug in set(self.fragments) - set(slugs):
                 self.fragments.pop(slug, None)
-                chunks.pop(slug, None)
             todo = site.briefings
         for b in todo:
-            made = self.fragment(b, own_entries(b))
-            hit = chunks.get(b.slug)
-            if hit is None or hit[0] is not made:
-                chunks[b.slug] = (made, ", ".join(made[0]).encode("utf-8"), ", ".join(made[1]).encode("utf-8"))
-        parts = list(map(chunks.__getitem__, slugs))
-        items = list(map(operator.itemgetter(1), parts))
-        quotes = list(filter(None, map(operator.itemgetter(2), parts)))
+            self.fragment(b)
+        parts = list(map(operator.itemgetter(1), map(self.fragments.__getitem__, slugs)))
+        items = list(map(operator.itemgetter(0), parts))
+        quotes = list(filter(None, map(operator.itemgetter(1), parts)))
         shell = Exporter(replace(site, briefings=(), timeline=(), actors=()))
         return [self.spliced("data/briefings.json", shell.briefings_data(), "briefings", items),
                 self.spliced("data/actors.json", shell.actors_data(), "actors", self.actor_items()),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
-                    remember, search_records, unchanged)
+                    read_place, remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
 from .model import Briefing, Site, SiteConfig, make_site
@@ -71,11 +71,21 @@ def build(options: BuildOptions, progress: Progress | None = None,
     caches = Caches.open(options, store, search)
     if caches.done is not None:  # nothing changed since the last build: its output stands
         return replace(caches.done, stages={"up to date": clock.total()})
-    if render is None and store is None and caches.cold(options):
-        result = build_apart(options, caches, tell, clock)
-        if result is not None:  # None: no process to spare, built here
-            caches.remember(options, result)
-            return result
+    try:
+        if render is None and store is None and caches.cold(options):
+            result = build_apart(options, caches, tell, clock)
+            if result is not None:  # None: no process to spare, built here
+                caches.remember(options, result)
+                return result
+        return build_with(options, caches, clock, tell, render)
+    finally:
+        if caches.disk is not None:
+            caches.disk.release()  # saved or not, this build reads no cached briefing any more
+
+
+def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progress,
+               render: Callable[[Site], list[Output]] | None) -> BuildReport:
+    """`build` once the caches are open."""
     report = Report()
     site, items = checked_site(options, caches, report, tell, clock)
     files = pages = 0
@@ -141,6 +151,8 @@ def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
     documents = tempfile.TemporaryFile(prefix="briefkit-documents-")  # the search documents' HTML
     if caches.disk is not None and caches.disk.spool is None:  # its new entries: saved by this process
         caches.disk.spool = tempfile.TemporaryFile(prefix="briefkit-entries-")
+    fragments = caches.reuse.fragments_file = tempfile.TemporaryFile(prefix="briefkit-fragments-") \
+        if caches.reuse is not None else None  # the data files' parts, for the next build (`Reuse.save`)
     told, telling = os.pipe()  # the child's progress, then "checked" when the content is fine
     given, give = os.pipe()  # the folder to render into, once made (after the check, as `build` does)
 
@@ -187,6 +199,8 @@ def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
     disk, caches.reuse = pickle.loads(rendered.disk), pickle.loads(rendered.reuse)
     if disk is not None:
         caches.disk = caches.store = replace(disk, spool=caches.disk.spool)
+    if caches.reuse is not None and fragments is not None and fragments.seek(0, os.SEEK_END):
+        caches.reuse.fragments_file = fragments  # written by the child
     return BuildReport(rendered.diagnostics, rendered.briefings, rendered.quotes, files, clock.stages, rendered.pages)
 
 
@@ -230,8 +244,9 @@ def render_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: C
                                    for item in items), documents)]
     if caches.disk is not None and caches.disk.spool is not None:
         caches.disk.spool.flush()  # the new cache entries, saved by the build's process (this one ends at once)
-    disk = pickle.dumps(replace(caches.disk, spool=None, listings={}) if caches.disk is not None else None,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+    # Without this process's files: its lock on the entries (`DiskStore.reading`) is held till it ends.
+    disk = pickle.dumps(replace(caches.disk, spool=None, listings={}, reading=None) if caches.disk is not None
+                        else None, protocol=pickle.HIGHEST_PROTOCOL)
     del items
     caches.disk = caches.store = None
     release_memory()
@@ -245,7 +260,8 @@ def render_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: C
     tell("render", 1, 1)
     return Rendered(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                     sum(output.path.endswith(".html") for output in outputs), site.config, outputs, handed,
-                    clock.stages, disk, pickle.dumps(caches.reuse, protocol=pickle.HIGHEST_PROTOCOL))
+                    clock.stages, disk, pickle.dumps(replace(caches.reuse, fragments_file=None) if caches.reuse
+                                                     is not None else None, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def drop_listings(caches: Caches) -> None:
@@ -388,12 +404,12 @@ def check_content(options: BuildOptions, caches: Caches, report: Report, tell: P
 class SpooledDocument(Document):
     """A search document whose HTML waits in a temporary file until the search index reads it."""
 
-    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+    # The file (a descriptor, or the path of a cache entry's file), the offset and size of the UTF-8 HTML.
+    place: tuple[int | str, int, int]
 
     @property  # type: ignore[override]
     def html(self) -> str:
-        fd, offset, size = self.place
-        return os.pread(fd, size, offset).decode("utf-8")
+        return read_place(self.place)
 
     def __eq__(self, other: object) -> bool:  # the same document as one whose HTML is in memory
         return isinstance(other, Document) and (self.url, self.html) == (other.url, other.html)
@@ -433,15 +449,15 @@ class SpooledBriefing(Briefing):
     """A briefing whose article HTML waits in a temporary file until its page is rendered; equal
     to, and with the repr and pickle of, the same `Briefing` with the HTML in memory."""
 
-    place: tuple[int, int, int]  # the file's descriptor, the offset and size of the UTF-8 HTML
+    # The file (a descriptor, or the path of a cache entry's file), the offset and size of the UTF-8 HTML.
+    place: tuple[int | str, int, int]
 
     def __new__(cls, *args, **kwargs):  # dataclasses.replace: a plain Briefing
         return Briefing(*args, **kwargs)
 
     @property  # type: ignore[override]
     def article_html(self) -> str:
-        fd, offset, size = self.place
-        return os.pread(fd, size, offset).decode("utf-8")
+        return read_place(self.place)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Briefing) and all(getattr(self, f.name) == getattr(other, f.name)
@@ -473,12 +489,20 @@ def spool_briefing(briefing: Briefing, spool) -> Briefing:
     data = briefing.article_html.encode("utf-8")
     offset = spool.seek(0, os.SEEK_END)
     os.pwrite(spool.fileno(), data, offset)
-    kept = object.__new__(SpooledBriefing)  # frozen, and `article_html` is read from the file
-    for f in fields(Briefing):
-        if f.name != "article_html":
-            object.__setattr__(kept, f.name, getattr(briefing, f.name))
-    object.__setattr__(kept, "place", (spool.fileno(), offset, len(data)))
+    kept = cached_briefing(tuple(getattr(briefing, name) for name in KEPT_FIELDS), (spool.fileno(), offset, len(data)))
     object.__setattr__(kept, "spool", spool)  # the file stays open while a briefing needs it
+    return kept
+
+
+KEPT_FIELDS = tuple(f.name for f in fields(Briefing) if f.name != "article_html")  # a SpooledBriefing's own
+
+
+def cached_briefing(values: tuple, place: tuple) -> SpooledBriefing:
+    """The SpooledBriefing of `values` (of KEPT_FIELDS, in order) whose article HTML is at `place`."""
+    kept = object.__new__(SpooledBriefing)  # frozen, and `article_html` is read from the file
+    for name, value in zip(KEPT_FIELDS, values, strict=True):
+        object.__setattr__(kept, name, value)
+    object.__setattr__(kept, "place", place)
     return kept
 
 

@@ -19,12 +19,14 @@ was served from the cache under its old slug.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from hypothesis import given, settings
@@ -216,10 +218,25 @@ def fake_index(site, folder: Path, items=None, memo=None, jobs=1) -> int:
     return 1
 
 
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[str]:
+    """A temporary folder, removed at the end even while a process a build detached (the kept
+    site's mirror, `writer.prepare_spare`) still writes in it."""
+    path = tempfile.mkdtemp()
+    try:
+        yield path
+    finally:
+        deadline = time.monotonic() + 30
+        shutil.rmtree(path, ignore_errors=True)
+        while os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            shutil.rmtree(path, ignore_errors=True)
+
+
 @settings(max_examples=15)
 @given(st.lists(steps, min_size=1, max_size=5))
 def test_cached_and_incremental_builds_equal_a_cold_build(sequence):
-    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+    with scratch_folder() as tmp, pytest.MonkeyPatch.context() as patch:
         patch.setattr(pipeline, "write_index", fake_index)
         root = Path(tmp)
         src, templates = root / "content", root / "templates"
