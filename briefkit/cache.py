@@ -222,7 +222,7 @@ TRAILER = 8
 
 def pack_entry(entry: Entry) -> bytes:
     """The bytes of an entry's file (see above)."""
-    from .pipeline import SpooledBriefing, SpooledDocument  # noqa: PLC0415 (the pipeline imports this module)
+    from .pipeline import KEPT_FIELDS, SpooledBriefing, SpooledDocument, cached_briefing  # noqa: PLC0415 (the pipeline imports this module)
     texts: list[bytes] = []
     offset = 0
 
@@ -233,10 +233,8 @@ def pack_entry(entry: Entry) -> bytes:
         offset += len(data)
         return None, offset - len(data), len(data)  # in the texts; the file's path and offset when loaded
 
-    def briefing(kept: Briefing) -> tuple:
-        state = {name: value for name, value in vars(kept).items() if name not in ("article_html", "place", "spool")}
-        state["place"] = place(kept.article_html)
-        return object.__new__, (SpooledBriefing,), state
+    def briefing(kept: Briefing) -> tuple:  # by its fields: the model's classes have slots, no __dict__
+        return cached_briefing, (tuple(getattr(kept, name) for name in KEPT_FIELDS), place(kept.article_html))
 
     def document(kept: Document) -> tuple:
         return object.__new__, (SpooledDocument,), {"url": kept.url, "place": place(kept.html)}

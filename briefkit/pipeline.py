@@ -151,8 +151,9 @@ def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
     documents = tempfile.TemporaryFile(prefix="briefkit-documents-")  # the search documents' HTML
     if caches.disk is not None and caches.disk.spool is None:  # its new entries: saved by this process
         caches.disk.spool = tempfile.TemporaryFile(prefix="briefkit-entries-")
-    fragments = caches.reuse.fragments_file = tempfile.TemporaryFile(prefix="briefkit-fragments-") \
-        if caches.reuse is not None else None  # the data files' parts, for the next build (`Reuse.save`)
+    fragments = None  # the data files' parts for the next build (`Reuse.save`), written by the child
+    if caches.reuse is not None:
+        fragments = caches.reuse.fragments_file = tempfile.TemporaryFile(prefix="briefkit-fragments-")
     told, telling = os.pipe()  # the child's progress, then "checked" when the content is fine
     given, give = os.pipe()  # the folder to render into, once made (after the check, as `build` does)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+from dataclasses import replace
 
 import pytest
 
@@ -339,3 +340,31 @@ def test_the_fingerprint_leaves_no_garbage_for_the_paused_collector(tmp_path):
     finally:
         if enabled:
             gc.enable()
+
+
+def test_a_cold_build_into_an_existing_cache_folder_hands_back_none_of_the_childs_files(tmp_path, monkeypatch):
+    """A `--no-cache` build made the output's cache folder (for its lock), so the next build, cold,
+    opens the cache's entries in its forked process and holds their lock there: what that process
+    hands back must not name its file descriptors (this process would close whatever has the number)."""
+    import os
+
+    from briefkit import pipeline
+    from briefkit.cache import cache_folder
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    options = BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2)
+    pipeline.build(options)  # --no-cache
+    assert cache_folder(options.out).is_dir()
+    options = replace(options, cache=cache_folder(options.out))
+    handed = []
+    real = pipeline.index_handed
+
+    def index(rendered, options, caches, *args):
+        handed.append(pickle.loads(rendered.disk).reading)
+        return real(rendered, options, caches, *args)
+
+    monkeypatch.setattr(pipeline, "index_handed", index)
+    before = sorted(os.listdir("/proc/self/fd"))
+    pipeline.build(options)
+    assert handed == [None]
+    assert sorted(os.listdir("/proc/self/fd")) == before  # none left open, none closed
+    assert snapshot(tmp_path / "site") == snapshot(build_in_place(tmp_path, monkeypatch))
