@@ -579,39 +579,41 @@ def fingerprint(folders: list[Path], settings: tuple, listings: dict | None = No
     started = time.time_ns()
     parts = [repr(settings), code_version()]
     newest = 0
-
-    def walk(top: str, rel: str) -> None:
-        nonlocal newest
-        try:
-            entries = sorted(os.scandir(top), key=lambda e: e.name)
-        except OSError as exc:
-            parts.append(f"{rel}\0unreadable {exc.errno}")
-            return
-        listed: list | None = [] if listings is not None else None
-        for entry in entries:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                listed = None  # vanished meanwhile: listed again when needed
-                continue
-            if listed is not None:
-                listed.append((entry.name, st))
-            newest = max(newest, st.st_mtime_ns)
-            parts.append(f"{rel}{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
-                         f"\0{st.st_mode}")
-            if entry.is_dir(follow_symlinks=False):
-                walk(entry.path, f"{rel}{entry.name}/")
-        if listed is not None:
-            listings[top] = listed
-
     for root in folders:
         parts.append(f"root {root.resolve()}")
-        walk(str(root), "")
-    # The recursive closure refers to itself: a cycle that kept `parts` and `listings` (35 MB at
-    # 10,000 briefings) until a full collection, which a build (collector paused, then frozen) never ran.
-    del walk
+        newest = max(newest, _walk(str(root), "", parts, listings))
     digest = hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
     return Fingerprint(digest, started, newest)
+
+
+def _walk(top: str, rel: str, parts: list[str], listings: dict | None) -> int:
+    """`fingerprint`'s scan of the folder `top` (its path `rel` in the root), into `parts` and
+    `listings`; returns the newest mtime in it. A function, not a closure: a recursive closure refers
+    to itself, a cycle that kept `parts` and `listings` (35 MB at 10,000 briefings) until a full
+    collection, which a build (collector paused, then frozen) never ran."""
+    try:
+        entries = sorted(os.scandir(top), key=lambda e: e.name)
+    except OSError as exc:
+        parts.append(f"{rel}\0unreadable {exc.errno}")
+        return 0
+    newest = 0
+    listed: list | None = [] if listings is not None else None
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            listed = None  # vanished meanwhile: listed again when needed
+            continue
+        if listed is not None:
+            listed.append((entry.name, st))
+        newest = max(newest, st.st_mtime_ns)
+        parts.append(f"{rel}{entry.name}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+                     f"\0{st.st_mode}")
+        if entry.is_dir(follow_symlinks=False):
+            newest = max(newest, _walk(entry.path, f"{rel}{entry.name}/", parts, listings))
+    if listed is not None:
+        listings[top] = listed
+    return newest
 
 
 def output_state(out: Path) -> str:
