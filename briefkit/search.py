@@ -34,6 +34,7 @@ import pickle
 import re
 import shutil
 import signal
+import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -327,12 +328,11 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
     keys = {i: shard_key(part, language, main=i == 0) for i, part in parts.items()}
     bundles = {i: memo.get(key) if memo is not None else None for i, key in keys.items()}
     missing = [i for i, files in bundles.items() if files is None]
-    written = 0
 
-    def finish(position: int, files: dict[str, bytes]) -> None:
+    def finish(position: int, files: dict[str, bytes]) -> int:
         """Write a shard's bundle (and keep it) as soon as Pagefind has made it, and drop it: the
-        bundles kept until every shard was indexed grew the build's peak by some 50 MB at 10,000."""
-        nonlocal written
+        bundles kept until every shard was indexed grew the build's peak by some 50 MB at 10,000.
+        Returns the files written."""
         i = missing[position]
         files = canonical_bundle(files)
         if i > 0:  # a merged shard: the search page runs the main bundle's script
@@ -340,7 +340,7 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
         if memo is not None:
             memo.put(keys[i], files)
             files = memo.get(keys[i]) or files  # on disk: files to link to
-        written += _write_bundle(folder / shard_folder(i), files)
+        return _write_bundle(folder / shard_folder(i), files)
 
     indexing = None
     if missing:
@@ -355,8 +355,7 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
             with contextlib.suppress(BaseException):
                 indexing.result()
         raise
-    if indexing is not None:
-        indexing.result()
+    written = indexing.result() if indexing is not None else 0
     if memo is not None:
         memo.keep_only(set(keys.values()))
     return cached + written
@@ -403,13 +402,19 @@ def _write_bundle(bundle: Path, files: Mapping[str, bytes | Path]) -> int:
 
 
 def _index(parts: list[tuple[Item, ...]], language: str, jobs: int,
-           finish: Callable[[int, dict[str, bytes]], None]) -> None:
+           finish: Callable[[int, dict[str, bytes]], int]) -> int:
     """Have Pagefind make the bundle of each part, up to `jobs` Pagefind processes at once, and
-    `finish(position, files)` each bundle (in a thread) as soon as it is made."""
-    async def all_parts() -> None:
+    `finish(position, files)` each bundle (in a thread) as soon as it is made; returns the sum of
+    what `finish` returned."""
+    async def all_parts() -> int:
         limit = asyncio.Semaphore(max(1, jobs))
+        finishing = threading.Lock()  # one bundle written and kept at a time (the memo's files)
 
-        async def one(position: int, part: tuple[Item, ...]) -> None:
+        def finish_one(position: int, files: dict[str, bytes]) -> int:
+            with finishing:
+                return finish(position, files)
+
+        async def one(position: int, part: tuple[Item, ...]) -> int:
             async with limit:
                 try:
                     files = await _run_pagefind(part, language)
@@ -419,13 +424,13 @@ def _index(parts: list[tuple[Item, ...]], language: str, jobs: int,
                     raise SearchIndexError(str(exc) or type(exc).__name__) from exc
             # Not while holding a Pagefind slot (the next shard is indexed meanwhile); its errors
             # (an unwritable folder) are the caller's to report, as they are.
-            await asyncio.to_thread(finish, position, files)
+            return await asyncio.to_thread(finish_one, position, files)
 
-        await asyncio.gather(*(one(position, part) for position, part in enumerate(parts)))
+        return sum(await asyncio.gather(*(one(position, part) for position, part in enumerate(parts))))
 
     # In a thread of its own, with its own event loop: the caller's thread may be running one.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pagefind") as pool:
-        pool.submit(lambda: asyncio.run(all_parts())).result()
+        return pool.submit(lambda: asyncio.run(all_parts())).result()
 
 
 async def _run_pagefind(items: tuple[Item, ...], language: str) -> dict[str, bytes]:

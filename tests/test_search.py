@@ -487,9 +487,36 @@ def test_missing_shards_are_indexed_by_up_to_jobs_pagefind_processes_at_once(tmp
     for jobs in (1, 2, 3):
         most[0] = 0
         finished = []
-        search._index(list(search.shards(items).values()), "en", jobs, lambda i, files: finished.append(i))
+        count = search._index(list(search.shards(items).values()), "en", jobs,
+                              lambda i, files: finished.append(i) or i + 1)
         assert sorted(finished) == list(range(len(search.shards(items))))
+        assert count == sum(range(1, len(finished) + 1))
         assert most[0] == min(jobs, len(search.shards(items))), jobs
+
+
+def test_the_files_of_bundles_written_at_once_are_all_counted(tmp_path, monkeypatch):
+    """Bundles finishing together are written in threads of their own: none's count is lost."""
+    monkeypatch.setattr(search, "SHARD_SIZE", 2)
+    site = model(make_content(tmp_path, SHARDED))
+    items = search.records(site)
+    shard_count = len(search.shards(items))
+    assert shard_count >= 3
+
+    async def fake(part, language):
+        return {"pagefind-entry.json": b"{}", "index/x.pf_index": b"x", "index/y.pf_index": b"y"}
+
+    real_write = search._write_bundle
+
+    def slow_write(bundle, files):
+        time.sleep(0.05)  # another shard's bundle arrives meanwhile
+        return real_write(bundle, files)
+
+    monkeypatch.setattr(search, "_run_pagefind", fake)
+    monkeypatch.setattr(search, "_write_bundle", slow_write)
+    for jobs in (1, 3):
+        folder = tmp_path / f"site-{jobs}"
+        assert search.write_index(site, folder, items, jobs=jobs) == \
+            sum(1 for path in folder.rglob("*") if path.is_file())
 
 
 def test_each_shards_bundle_is_written_and_kept_as_soon_as_it_is_made(tmp_path, monkeypatch):
