@@ -291,16 +291,18 @@ def read_place(place: tuple[int | str, int, int]) -> str:
         os.close(fd)
 
 
-def hold_entries(folder: Path) -> int:
+def hold_entries(folder: Path) -> int | None:
     """A shared lock on the cache's entries, held while a build may read their HTML: a build
-    deletes the entries it did not use only when no other holds it (`delete_allowed`). -1 where
-    there is no cache folder yet or no locking."""
+    deletes the entries it did not use only when no other holds it (`delete_allowed`). None where
+    there is no cache folder yet (asked again later: another build may make it meanwhile); -1
+    where there is no locking."""
     if fcntl is None:
         return -1
     try:
-        fd = os.open(folder / "entries.lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        # Open for writing too: on NFS an exclusive flock (`delete_allowed`) needs it.
+        fd = os.open(folder / "entries.lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError:
-        return -1
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
     except OSError:
@@ -310,7 +312,7 @@ def hold_entries(folder: Path) -> int:
 
 def delete_allowed(reading: int | None) -> bool:
     """Whether no other build holds the entries (`hold_entries`): the lock made exclusive, if free."""
-    if fcntl is None or reading is None or reading < 0:
+    if fcntl is None or reading is None or reading < 0:  # no locking, or no folder whose entries to delete
         return True
     try:
         fcntl.flock(reading, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -636,7 +638,8 @@ def prune(folder: Path, out: Path) -> None:
             gone = not Path((sibling / "output.txt").read_text(encoding="utf-8")).exists()
         except (OSError, UnicodeDecodeError):
             continue
-        if gone and not is_locked(sibling / "lock"):  # not while a build makes that output again
+        # Not while a build makes that output again (its lock), or reads that cache (its entries').
+        if gone and not is_locked(sibling / "lock") and not is_locked(sibling / "entries.lock"):
             shutil.rmtree(sibling, ignore_errors=True)
 
 

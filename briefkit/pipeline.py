@@ -408,6 +408,9 @@ class SpooledDocument(Document):
     # The file (a descriptor, or the path of a cache entry's file), the offset and size of the UTF-8 HTML.
     place: tuple[int | str, int, int]
 
+    def __new__(cls, *args, **kwargs):  # dataclasses.replace: a plain Document
+        return Document(*args, **kwargs)
+
     @property  # type: ignore[override]
     def html(self) -> str:
         return read_place(self.place)

@@ -180,8 +180,10 @@ class TemplateCache(jinja2.FileSystemBytecodeCache):
     """Templates compiled by Jinja, kept between builds: one that cannot be read or kept is compiled."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
+        try:
             super().load_bytecode(bucket)
+        except Exception:  # unreadable or damaged (a killed build's file): compiled again, and kept
+            bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):  # a cache that cannot be written is only slower

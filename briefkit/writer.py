@@ -96,7 +96,7 @@ def _locked(out: Path) -> Iterator[None]:
     try:
         path = lock_path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # for writing too: NFS's exclusive flock needs it
     except OSError:
         yield
         return
@@ -120,7 +120,7 @@ def is_locked(path: Path) -> bool:
     if fcntl is None:
         return False
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDWR)
     except OSError:
         return False
     try:

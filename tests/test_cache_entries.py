@@ -88,6 +88,22 @@ def test_unused_entries_are_kept_while_another_build_may_read_them(tmp_path):
     assert not later.path("old").exists() and later.path("new").is_file()
 
 
+def test_a_build_that_looked_before_the_cache_existed_keeps_the_entries_another_then_reads(tmp_path):
+    entries = checked_entries(tmp_path, spool=False)[:2]
+    early = DiskStore(tmp_path / "cache")
+    assert early.get("new") is None  # no cache folder yet: nothing to hold
+    reader = DiskStore(tmp_path / "cache")  # another build makes the cache and reads from it
+    reader.put("theirs", entries[0])
+    reader.keep_only({"theirs"})
+    reader.save()
+    assert reader.get("theirs") is not None
+    early.put("new", entries[1])
+    early.keep_only({"new"})
+    early.save()
+    assert early.path("theirs").is_file()  # held by the reader: not deleted
+    reader.release()
+
+
 def test_read_file_reads_files_of_any_size(tmp_path):
     from briefkit.cache import read_file
     for size in (0, 1, 65535, 65536, 65537, 3 * 1024 * 1024 + 7):

@@ -301,7 +301,11 @@ def test_the_cache_of_a_deleted_site_being_built_again_is_kept(tmp_path, monkeyp
         fcntl.flock(lock, fcntl.LOCK_EX)
         build_ok(EXAMPLE, tmp_path / "two")
         assert (cache_folder(tmp_path / "one") / "lock").exists()
-    build_ok(EXAMPLE, tmp_path / "two", "--drafts")
+    with open(cache_folder(tmp_path / "one") / "entries.lock", "rb") as lock:  # or checks, reading its cache
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        build_ok(EXAMPLE, tmp_path / "two", "--drafts")
+        assert (cache_folder(tmp_path / "one") / "lock").exists()
+    build_ok(EXAMPLE, tmp_path / "two")
     assert not cache_folder(tmp_path / "one").exists()
 
 

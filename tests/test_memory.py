@@ -163,6 +163,18 @@ def test_rendering_into_a_kept_site_never_writes_into_the_current_sites_files(ex
     assert snapshot(out) == before
 
 
+def test_spooled_documents_read_their_html_back_and_replace_gives_a_plain_document():
+    from dataclasses import replace
+
+    from briefkit.pipeline import SpooledDocument, spooled
+    from briefkit.search import Document
+    original = Document("briefings/a/index.html", "<p>Words</p>")
+    (kept,) = spooled((original,))
+    assert type(kept) is SpooledDocument and kept == original and kept.html == original.html
+    assert type(replace(kept, url="x")) is Document and replace(kept, url="x") == replace(original, url="x")
+    assert pickle.loads(pickle.dumps(kept)) == original
+
+
 def test_spooled_briefings_read_their_article_back_and_equal_the_originals(example_site):
     from dataclasses import replace
 
