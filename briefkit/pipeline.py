@@ -177,12 +177,16 @@ def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
     drop_listings(caches)
     progress = os.fdopen(told, "rb")
     try:
-        with progress, os.fdopen(give, "w") as asking:
+        with progress, os.fdopen(give, "wb") as asking:
             if relay(progress, tell):  # checked: the new site's folder, for it to render into
                 with new_site(options.out, kept_site(options)) as folder:
                     try:
-                        asking.write(f"{folder}\n")
-                        asking.close()
+                        try:
+                            asking.write(os.fsencode(folder) + b"\0")  # any path: as bytes, to a NUL
+                            asking.close()
+                        except BrokenPipeError:  # it died meanwhile: that is what to say (below)
+                            child.result()
+                            raise
                         relay(progress, tell)
                         rendered = child.result()
                         files = index_handed(rendered, options, caches, tell, clock, folder, documents)
@@ -222,11 +226,11 @@ def index_handed(rendered: Rendered, options: BuildOptions, caches: Caches, tell
 def folder_given(telling: int, given: int) -> Path:
     """In `build_apart`'s child: say the content is fine, and wait for the folder to render into."""
     os.write(telling, b"checked\n")
-    with os.fdopen(given, "r") as pipe:
-        line = pipe.readline()
-    if not line.endswith("\n"):  # the build's process could not make it (and stops this one)
+    with os.fdopen(given, "rb") as pipe:
+        given_path = pipe.read()  # to the end: the build's process closes the pipe once it is written
+    if not given_path.endswith(b"\0"):  # the build's process could not make it (and stops this one)
         raise UsageError("no folder to render into")
-    return Path(line[:-1])
+    return Path(os.fsdecode(given_path[:-1]))
 
 
 def render_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Clock,

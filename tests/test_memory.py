@@ -380,3 +380,12 @@ def test_a_cold_build_into_an_existing_cache_folder_hands_back_none_of_the_child
     assert handed == [None]
     assert sorted(os.listdir("/proc/self/fd")) == before  # none left open, none closed
     assert snapshot(tmp_path / "site") == snapshot(build_in_place(tmp_path, monkeypatch))
+
+
+def test_a_cold_build_renders_into_a_folder_whose_path_has_a_line_break(tmp_path, monkeypatch):
+    """The forked process is told the new site's folder through a pipe: any path comes through."""
+    from briefkit import pipeline
+    out = tmp_path / "line\nbreak" / "site"
+    out.parent.mkdir()
+    pipeline.build(BuildOptions(src=EXAMPLE, out=out, jobs=2))
+    assert snapshot(out) == snapshot(build_in_place(tmp_path, monkeypatch))
