@@ -126,6 +126,7 @@ class DiskStore:
     spool: IO[bytes] | None = None
     # A shared lock on the entries while this build may read their HTML (`hold_entries`).
     reading: int | None = None
+    damaged: set[str] = field(default_factory=set)  # keys whose file could not be read: written again
 
     def path(self, key: str) -> Path:
         return self.folder / "briefings" / f"{key}.pickle"
@@ -142,6 +143,7 @@ class DiskStore:
         try:
             return unpack_entry(data, path)
         except Exception:  # a damaged or foreign file is a miss, never an error
+            self.damaged.add(key)
             return None
 
     def put(self, key: str, entry: Entry) -> None:
@@ -182,8 +184,11 @@ class DiskStore:
             self.release()
             return
         for key, (offset, size) in self.pending.items():
-            self.spool.seek(offset)
-            write_atomically(self.path(key), self.spool.read(size))
+            # An entry is named by its content: one written meanwhile by another build stays, since
+            # that build may read its HTML at offsets of its own (a pickle's layout may differ).
+            if key in self.damaged or not self.path(key).exists():
+                self.spool.seek(offset)
+                write_atomically(self.path(key), self.spool.read(size))
         self.pending.clear()
         if self.stats is not None and self.fresh_stats != self.stats:
             write_atomically(self.folder / KEYS_FILE, pickle.dumps(self.fresh_stats, protocol=pickle.HIGHEST_PROTOCOL))
@@ -251,9 +256,10 @@ def pack_entry(entry: Entry) -> bytes:
 
 def unpack_entry(data: bytes, path: str) -> Entry:
     """The entry of a file's bytes (`pack_entry`), its texts left in the file at `path`."""
-    diagnostics, checked, document = entry = pickle.loads(data)  # what follows the pickle is not read
+    reading = io.BytesIO(data)
+    diagnostics, checked, document = entry = pickle.Unpickler(reading).load()  # not what follows the pickle
     start = len(data) - TRAILER - int.from_bytes(data[-TRAILER:], "big")
-    if start <= 0:
+    if start <= 0 or reading.tell() != start:  # the texts right after the pickle, or a damaged file
         raise ValueError("not an entry's file")
     for kept in (checked.briefing if checked is not None else None, document):
         if kept is not None:

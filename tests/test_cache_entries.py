@@ -59,11 +59,31 @@ def test_a_damaged_entry_file_is_a_miss(tmp_path):
     store.save()
     path = store.path("k")
     whole = path.read_bytes()
-    for damaged in (whole[:-1], whole[:len(whole) // 2], b"", whole[:-8] + (10 ** 9).to_bytes(8, "big")):
+    texts = int.from_bytes(whole[-8:], "big")
+    for damaged in (whole[:-1], whole[:len(whole) // 2], b"", whole[:-8] + (10 ** 9).to_bytes(8, "big"),
+                    whole[:-8] + (texts - 1).to_bytes(8, "big")):  # the texts would start inside the pickle
         path.write_bytes(damaged)
         assert DiskStore(tmp_path / "cache").get("k") is None
-    path.write_bytes(whole)
-    assert DiskStore(tmp_path / "cache").get("k") is not None
+    again = DiskStore(tmp_path / "cache")  # a build that finds it damaged writes it again
+    assert again.get("k") is None
+    again.put("k", checked_entries(tmp_path, spool=False)[0])
+    again.keep_only({"k"})
+    again.save()
+    assert path.read_bytes() == whole and DiskStore(tmp_path / "cache").get("k") is not None
+
+
+def test_an_entry_another_build_wrote_meanwhile_is_not_replaced(tmp_path):
+    """It is named by its content, and that build may read its HTML at its own offsets."""
+    entry = checked_entries(tmp_path, spool=False)[0]
+    first, second = DiskStore(tmp_path / "cache"), DiskStore(tmp_path / "cache")
+    for store in (first, second):
+        assert store.get("k") is None
+        store.put("k", entry)
+        store.keep_only({"k"})
+    first.save()
+    inode = first.path("k").stat().st_ino
+    second.save()
+    assert first.path("k").stat().st_ino == inode
 
 
 def test_unused_entries_are_kept_while_another_build_may_read_them(tmp_path):
