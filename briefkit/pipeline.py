@@ -98,9 +98,7 @@ def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progre
             def render_into(folder: Path) -> list[Output]:
                 """Every output; the pages written straight into the new site's `folder` as rendered."""
                 nonlocal pages
-                outputs = render(site) if render is not None else caches.reuse.render(
-                    site, options.templates, options.jobs, settings(options), folder) if caches.reuse is not None \
-                    else render_parallel(site, options.templates or templates_dir(), options.jobs, folder)
+                outputs = render(site) if render is not None else render_all(site, options, caches, folder)
                 release_memory()  # what the render left, before Pagefind runs
                 pages = sum(output.path.endswith(".html") for output in outputs)
                 clock.lap("render")
@@ -258,15 +256,21 @@ def render_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: C
     site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
     folder = folder_for()
     tell("render", 0, 1)
-    outputs = caches.reuse.render(site, options.templates, options.jobs, settings(options), folder) \
-        if caches.reuse is not None else render_parallel(site, options.templates or templates_dir(), options.jobs,
-                                                         folder)
+    outputs = render_all(site, options, caches, folder)
     clock.lap("render")
     tell("render", 1, 1)
     return Rendered(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
                     sum(output.path.endswith(".html") for output in outputs), site.config, outputs, handed,
                     clock.stages, disk, pickle.dumps(replace(caches.reuse, fragments_file=None) if caches.reuse
                                                      is not None else None, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def render_all(site: Site, options: BuildOptions, caches: Caches, folder: Path) -> list[Output]:
+    """Every output of `site`, the pages written into the new site's `folder` as they are rendered:
+    those of the last build reused where their inputs are the same (with a cache)."""
+    if caches.reuse is not None:
+        return caches.reuse.render(site, options.templates, options.jobs, settings(options), folder)
+    return render_parallel(site, options.templates or templates_dir(), options.jobs, folder)
 
 
 def drop_listings(caches: Caches) -> None:
