@@ -21,10 +21,15 @@ class Run:
 
 
 def _children(pid: int) -> list[int]:
+    """The children of `pid` now (none when it has ended meanwhile)."""
     found = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # the process ended between two reads
+        return found
+    for task in tasks:
         try:
-            found.extend(int(p) for p in task.read_text().split())
+            found.extend(int(p) for p in Path(f"/proc/{pid}/task/{task}/children").read_text().split())
         except OSError:
             pass
     return found
