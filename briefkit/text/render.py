@@ -97,20 +97,8 @@ def is_sanitised(html: str) -> bool:
     rest = iter(pieces)
     next(rest)
     for closing, tag, attributes, text in zip(rest, rest, rest, rest):
-        if closing:
-            if not open_tags or open_tags.pop() != tag:
-                return False
-        else:
-            if (tag == "p") == bool(open_tags) or (tag == "a" and "a" in open_tags):
-                return False  # a paragraph inside another element, phrasing outside one, a link in a link
-            if attributes:
-                allowed = ARTICLE_ATTRIBUTES.get(tag, ())
-                names = []
-                for name, value in AS_IS_ATTRIBUTE_RE.findall(attributes):
-                    if name not in allowed or name in names or (name == "href" and ":" in value):
-                        return False
-                    names.append(name)
-            open_tags.append(tag)
+        if not _takes_tag(open_tags, closing, tag, attributes):
+            return False
         if text and not open_tags and not text.isspace():
             return False  # text outside a paragraph
     return not open_tags
@@ -130,20 +118,27 @@ def is_sanitised_by_tokens(html: str) -> bool:
         if tag is None:
             if not open_tags and not match.group().isspace():
                 return False  # text outside a paragraph
-        elif closing:
-            if not open_tags or open_tags.pop() != tag:
-                return False
-        else:
-            if (tag == "p") == bool(open_tags) or (tag == "a" and "a" in open_tags):
-                return False  # a paragraph inside another element, phrasing outside one, a link in a link
-            allowed = ARTICLE_ATTRIBUTES.get(tag, set())
-            names = []
-            for name, value in AS_IS_ATTRIBUTE_RE.findall(attributes):
-                if name not in allowed or name in names or (name == "href" and ":" in value):
-                    return False
-                names.append(name)
-            open_tags.append(tag)
+        elif not _takes_tag(open_tags, closing, tag, attributes):
+            return False
     return end == len(html) and not open_tags
+
+
+def _takes_tag(open_tags: list[str], closing: str, tag: str, attributes: str) -> bool:
+    """Whether a tag can stand where it is in an article as nh3 writes it; `open_tags` (the
+    elements open before it) updated for the next."""
+    if closing:
+        return bool(open_tags) and open_tags.pop() == tag
+    if (tag == "p") == bool(open_tags) or (tag == "a" and "a" in open_tags):
+        return False  # a paragraph inside another element, phrasing outside one, a link in a link
+    if attributes:
+        allowed = ARTICLE_ATTRIBUTES.get(tag, ())
+        names = []
+        for name, value in AS_IS_ATTRIBUTE_RE.findall(attributes):
+            if name not in allowed or name in names or (name == "href" and ":" in value):
+                return False
+            names.append(name)
+    open_tags.append(tag)
+    return True
 
 
 @dataclass
