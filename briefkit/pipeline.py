@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import ctypes
 import ctypes.util
 import gc
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, prune,
+from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, hold_entries, prune,
                     read_place, remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
@@ -113,10 +114,10 @@ def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progre
 
 
 def checked_site(options: BuildOptions, caches: Caches, report: Report, tell: Progress,
-                 clock: Clock) -> tuple[Site, list | None]:
+                 clock: Clock, articles=None) -> tuple[Site, list | None]:
     """`check_content`, or ContentError with every problem found."""
     with collector_paused():
-        site, items = check_content(options, caches, report, tell, clock)
+        site, items = check_content(options, caches, report, tell, clock, articles)
     drop_listings(caches)  # and the articles' HTML, now in a file (`spooled_site`), before the render forks
     if report.errors or (options.strict and report.warnings):
         caches.keep_checked()
@@ -125,144 +126,159 @@ def checked_site(options: BuildOptions, caches: Caches, report: Report, tell: Pr
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """What `build_apart`'s forked process hands back: the site is in the folder, its model gone."""
+class Checked:
+    """What `build_apart`'s checking process hands back; its model is pickled in the model file."""
 
     diagnostics: list[Diagnostic]
     briefings: int
     quotes: int
-    pages: int
     config: SiteConfig
-    outputs: list[Output]  # the pages written already, and the files to link or copy
     items: list  # the search items, each document as (url, offset, size) of its HTML in the handed file
     stages: dict[str, float]
-    disk: bytes  # the pickled DiskStore (without its spool) and Reuse: unpickled after the index
+    disk: bytes  # the pickled DiskStore (without its spool) and Reuse (with the briefings' keys)
     reuse: bytes
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What `build_apart`'s rendering process hands back: the site is in the folder."""
+
+    pages: int
+    outputs: list[Output]  # the pages written already, and the files to link or copy
+    reuse: bytes  # the pickled Reuse, with this build's groups
+
+
 def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Clock) -> BuildReport | None:
-    """A build that renders every page (no last build's to reuse): the model is made and the site
-    rendered by a forked process, which exits before Pagefind indexes it. The memory of a model made
-    in this process stays with it once the model is dropped (its allocator's arenas stay pinned):
-    170 MB at 10,000 briefings, beside Pagefind's 170 MB a shard. None when no process can be
-    forked."""
+    """A build that renders every page (no last build's to reuse), in two forked processes: one
+    checks the content and pickles the model, one loads it and renders the site; both have exited
+    before Pagefind indexes it. A model made in a process keeps its memory there once dropped (the
+    allocator's arenas stay pinned: 155 MB at 10,000 briefings for a model of 40), and a render
+    forked from that process copied most of it into its worker; loaded in one piece by a process
+    that did nothing else, it takes 60 MB. None when no process can be forked."""
     documents = tempfile.TemporaryFile(prefix="briefkit-documents-")  # the search documents' HTML
+    # The checked articles' HTML and the model, written by the checking process and read by the
+    # rendering one: files of this process, which both inherit.
+    articles = tempfile.TemporaryFile(prefix="briefkit-articles-")
+    model = tempfile.TemporaryFile(prefix="briefkit-model-")
     if caches.disk is not None and caches.disk.spool is None:  # its new entries: saved by this process
         caches.disk.spool = tempfile.TemporaryFile(prefix="briefkit-entries-")
-    fragments = None  # the data files' parts for the next build (`Reuse.save`), written by the child
+    if caches.disk is not None and caches.disk.reading is None:  # held for both processes, which read entries
+        caches.disk.reading = hold_entries(caches.disk.folder)
+    fragments = None  # the data files' parts for the next build (`Reuse.save`), written by the render
     if caches.reuse is not None:
         fragments = caches.reuse.fragments_file = tempfile.TemporaryFile(prefix="briefkit-fragments-")
-    told, telling = os.pipe()  # the child's progress, then "checked" when the content is fine
-    given, give = os.pipe()  # the folder to render into, once made (after the check, as `build` does)
+    told, telling = os.pipe()  # the checking process's progress
 
-    def work() -> Rendered | list[Diagnostic]:
+    def check() -> Checked | list[Diagnostic]:
         os.close(told)
-        os.close(give)
         try:
-            return render_apart(options, caches, relayed(telling), clock, lambda: folder_given(telling, given),
-                                documents)
+            return check_apart(options, caches, relayed(telling), clock, documents, articles, model)
         finally:
             os.close(telling)  # the end of the progress: before the result is sent
     try:
-        child = Background(work)
+        checking = Background(check)
     except OSError:  # no process to spare
-        for fd in (told, telling, given, give):
-            os.close(fd)
+        os.close(told)
+        os.close(telling)
         return None
-    child.died = "the build's process died"
+    checking.died = "the build's process died"
     os.close(telling)
-    os.close(given)
     drop_listings(caches)
-    progress = os.fdopen(told, "rb")
     try:
-        with progress, os.fdopen(give, "wb") as asking:
-            if relay(progress, tell):  # checked: the new site's folder, for it to render into
-                with new_site(options.out, kept_site(options)) as folder:
-                    try:
-                        try:
-                            asking.write(os.fsencode(folder) + b"\0")  # any path: as bytes, to a NUL
-                            asking.close()
-                        except BrokenPipeError:  # it died meanwhile: that is what to say (below)
-                            child.result()
-                            raise
-                        relay(progress, tell)
-                        rendered = child.result()
-                        files = index_handed(rendered, options, caches, tell, clock, folder, documents)
-                    except BaseException:
-                        child.cancel()  # not into a folder being removed
-                        raise
+        with os.fdopen(told, "rb") as progress:
+            relay(progress, tell)
+        checked = checking.result()
+        if not isinstance(checked, Checked):
+            raise ContentError(checked)
+        clock.stages.update(checked.stages)
+        disk, caches.reuse = pickle.loads(checked.disk), pickle.loads(checked.reuse)
+        if disk is not None:
+            caches.disk = caches.store = replace(disk, spool=caches.disk.spool, reading=caches.disk.reading)
+        if caches.reuse is not None:
+            caches.reuse.fragments_file = fragments
+        with new_site(options.out, kept_site(options)) as folder:
+            clock.last = time.perf_counter()
+            tell("render", 0, 1)
+            try:
+                rendering = Background(lambda: render_apart(options, caches, model, articles, folder))
+                rendering.died = "the build's process died"
+            except OSError:  # no process to spare: rendered here
+                rendered = render_apart(options, caches, model, articles, folder)
             else:
-                raise ContentError(child.result())  # type: ignore[arg-type]
+                try:
+                    rendered = rendering.result()
+                except BaseException:
+                    rendering.cancel()  # not into a folder being removed
+                    raise
+            clock.lap("render")
+            tell("render", 1, 1)
+            files = index_handed(checked, rendered, options, caches, tell, clock, folder, documents)
     except SearchIndexError as exc:  # it died (killed?) without a word
         raise UsageError(f"cannot build the site ({exc}); {options.out} was left as it was") from exc
     except OSError as exc:
         raise unwritable(options, exc) from exc
     finally:
-        child.cancel()  # when it is not done (waiting for its folder)
-    disk, caches.reuse = pickle.loads(rendered.disk), pickle.loads(rendered.reuse)
-    if disk is not None:
-        caches.disk = caches.store = replace(disk, spool=caches.disk.spool)
+        checking.cancel()  # when it is not done
+    caches.reuse = pickle.loads(rendered.reuse)
     if caches.reuse is not None and fragments is not None and fragments.seek(0, os.SEEK_END):
-        caches.reuse.fragments_file = fragments  # written by the child
-    return BuildReport(rendered.diagnostics, rendered.briefings, rendered.quotes, files, clock.stages, rendered.pages)
+        caches.reuse.fragments_file = fragments  # written by the render
+    return BuildReport(checked.diagnostics, checked.briefings, checked.quotes, files, clock.stages, rendered.pages)
 
 
-def index_handed(rendered: Rendered, options: BuildOptions, caches: Caches, tell: Progress, clock: Clock,
-                 folder: Path, documents) -> int:
+def index_handed(checked: Checked, rendered: Rendered, options: BuildOptions, caches: Caches, tell: Progress,
+                 clock: Clock, folder: Path, documents) -> int:
     """`build_apart`'s end: the site rendered into `folder` indexed and swapped in."""
-    clock.stages.update(rendered.stages)
-    clock.last = time.perf_counter()
     items = [spooled_document(item[0], (documents.fileno(), item[1], item[2]), documents)
-             if isinstance(item, tuple) else item for item in rendered.items]
+             if isinstance(item, tuple) else item for item in checked.items]
     tell("write", 0, 1)
-    files = write_output(make_site(rendered.config, []), rendered.outputs, items, options, caches.search,
+    files = write_output(make_site(checked.config, []), rendered.outputs, items, options, caches.search,
                          clock, (folder, None))
     tell("write", 1, 1)
     return files
 
 
-def folder_given(telling: int, given: int) -> Path:
-    """In `build_apart`'s child: say the content is fine, and wait for the folder to render into."""
-    os.write(telling, b"checked\n")
-    with os.fdopen(given, "rb") as pipe:
-        given_path = pipe.read()  # to the end: the build's process closes the pipe once it is written
-    if not given_path.endswith(b"\0"):  # the build's process could not make it (and stops this one)
-        raise UsageError("no folder to render into")
-    return Path(os.fsdecode(given_path[:-1]))
-
-
-def render_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Clock,
-                 folder_for: Callable[[], Path], documents) -> Rendered | list[Diagnostic]:
-    """`build_apart`'s forked process: the site checked and rendered into the folder `folder_for()`
-    gives, each search document's HTML written to the file `documents`; or the content's problems."""
+def check_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Clock, documents, articles,
+                model) -> Checked | list[Diagnostic]:
+    """`build_apart`'s checking process: the content checked, each search document's HTML written to
+    the file `documents`, each checked article's to `articles` and the model pickled into `model`;
+    or the content's problems."""
     report = Report()
     try:
-        site, items = checked_site(options, caches, report, tell, clock)
+        site, items = checked_site(options, caches, report, tell, clock, articles)
     except ContentError as exc:
         return exc.diagnostics
-    # What the build's process goes on with and the render does not read, handed over now: the
-    # memory it took is the render's to use (here and in its forked worker).
     handed = [(item.url, *item.place[1:]) if isinstance(item, SpooledDocument) else item
               for item in spooled((Document(item.url, item.html) if isinstance(item, Document) else item
                                    for item in items), documents)]
+    pickler = pickle.Pickler(model, protocol=pickle.HIGHEST_PROTOCOL)
+    # Each briefing with its article's place (in `articles`, or a cache entry's file): not its HTML.
+    pickler.dispatch_table = {**copyreg.dispatch_table, SpooledBriefing: lambda briefing: (
+        cached_briefing, (tuple(getattr(briefing, name) for name in KEPT_FIELDS), briefing.place))}
+    pickler.dump((site.config, site.briefings))
+    model.flush()
     if caches.disk is not None and caches.disk.spool is not None:
         caches.disk.spool.flush()  # the new cache entries, saved by the build's process (this one ends at once)
-    # Without this process's files: its lock on the entries (`DiskStore.reading`) is held till it ends.
+    # Without this process's files: the entries' lock (`DiskStore.reading`) is the build's process's.
     disk = pickle.dumps(replace(caches.disk, spool=None, listings={}, reading=None) if caches.disk is not None
                         else None, protocol=pickle.HIGHEST_PROTOCOL)
-    del items
-    caches.disk = caches.store = None
-    release_memory()
+    return Checked(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings), site.config,
+                   handed, clock.stages, disk, pickle.dumps(replace(caches.reuse, fragments_file=None)
+                                                           if caches.reuse is not None else None,
+                                                           protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def render_apart(options: BuildOptions, caches: Caches, model, articles, folder: Path) -> Rendered:
+    """`build_apart`'s rendering process: the model loaded from the file `model` (its articles' HTML
+    in `articles` and the cache's entries) and the site rendered into `folder`."""
+    config, briefings = pickle.loads(os.pread(model.fileno(), os.fstat(model.fileno()).st_size, 0))
+    for briefing in briefings:  # the file stays open while a briefing needs it
+        object.__setattr__(briefing, "spool", articles)
+    site = make_site(config, briefings)
     site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
-    folder = folder_for()
-    tell("render", 0, 1)
     outputs = render_all(site, options, caches, folder)
-    clock.lap("render")
-    tell("render", 1, 1)
-    return Rendered(report.sorted(), len(site.briefings), sum(len(b.quotes) for b in site.briefings),
-                    sum(output.path.endswith(".html") for output in outputs), site.config, outputs, handed,
-                    clock.stages, disk, pickle.dumps(replace(caches.reuse, fragments_file=None) if caches.reuse
-                                                     is not None else None, protocol=pickle.HIGHEST_PROTOCOL))
+    return Rendered(sum(output.path.endswith(".html") for output in outputs), outputs,
+                    pickle.dumps(replace(caches.reuse, fragments_file=None) if caches.reuse is not None else None,
+                                 protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def render_all(site: Site, options: BuildOptions, caches: Caches, folder: Path) -> list[Output]:
@@ -288,15 +304,11 @@ def relayed(fd: int) -> Progress:
     return tell
 
 
-def relay(progress, tell: Progress) -> bool:
-    """Tell the progress `relayed` through the pipe `progress` until it ends (False) or says
-    "checked" (True)."""
+def relay(progress, tell: Progress) -> None:
+    """Tell the progress `relayed` through the pipe `progress` until it ends."""
     for line in progress:
-        if line == b"checked\n":
-            return True
         stage, done, total = line.split()
         tell(stage.decode(), int(done), int(total))
-    return False
 
 
 def release_memory() -> None:
@@ -393,19 +405,21 @@ class Caches:
 
 
 def check_content(options: BuildOptions, caches: Caches, report: Report, tell: Progress,
-                  clock: Clock) -> tuple[Site, list | None]:
+                  clock: Clock, articles=None) -> tuple[Site, list | None]:
     """Load and check every briefing into the model, with its search document, in `options.jobs`
-    processes: through the cache when there is one, else through an empty one (`--no-cache`)."""
+    processes: through the cache when there is one, else through an empty one (`--no-cache`).
+    `articles`: the file the checked articles' HTML is moved to (else a temporary file of its own)."""
     model_options = Options(options.base_url, options.drafts)
     told = lambda done, total: tell("validate", done, total)  # noqa: E731
     found: dict = {}
     site = build_model_cached(options.src, options.src_display, model_options, report,
                               caches.store if caches.store is not None else NoStore(),
-                              checker(options, spool=options.write and (caches.store is None or caches.disk is not None)), told, lambda: clock.lap("load"), found,
+                              checker(options, spool=options.write and (caches.store is None or caches.disk is not None),
+                                      articles=articles), told, lambda: clock.lap("load"), found,
                               caches.reuse.keys if caches.reuse is not None else None)
     items = spooled(search_records(site, found)) if options.write else search_records(site, found)
     if options.write and (caches.store is None or caches.disk is not None):  # not serve's, which keeps them
-        site = spooled_site(site)  # the briefings from the cache (the checked ones are already)
+        site = spooled_site(site, articles)  # the briefings from the cache (the checked ones are already)
     clock.lap("validate")
     return site, items
 
@@ -484,12 +498,12 @@ class SpooledBriefing(Briefing):
         return Briefing, tuple(getattr(self, f.name) for f in fields(Briefing))
 
 
-def spooled_site(site: Site) -> Site:
+def spooled_site(site: Site, spool=None) -> Site:
     """The site, each article's HTML moved to an unnamed temporary file: half the model's memory,
     and read only when the briefing's page and export are made (by the process that makes them)."""
     if all(isinstance(briefing, SpooledBriefing) for briefing in site.briefings):
         return site
-    spool = tempfile.TemporaryFile(prefix="briefkit-articles-")
+    spool = spool or tempfile.TemporaryFile(prefix="briefkit-articles-")
     briefings = [spool_briefing(briefing, spool) for briefing in site.briefings]
     return replace(make_site(site.config, briefings), history=site.history)
 
@@ -610,7 +624,7 @@ def settings(options: BuildOptions) -> tuple:
             options.drafts, options.strict)
 
 
-def checker(options: BuildOptions, spool: bool = False):
+def checker(options: BuildOptions, spool: bool = False, articles=None):
     """Check the briefings that missed the cache, in `options.jobs` processes; with `spool`, each
     article's and search document's HTML is moved to a temporary file as it arrives."""
     def check_all(folders: list[Path], registry, progress: Callable[[int], None] | None = None) -> list:
@@ -627,6 +641,6 @@ def checker(options: BuildOptions, spool: bool = False):
             # objects. Without it they were kept for the whole build, and frozen with the model.
             gc.collect(0)
             return entry
-        keep = spooled_entry(tempfile.TemporaryFile(prefix="briefkit-articles-")) if spool else None
+        keep = spooled_entry(articles or tempfile.TemporaryFile(prefix="briefkit-articles-")) if spool else None
         return fork_map(check, folders, options.jobs, progress, keep)
     return check_all

@@ -370,9 +370,9 @@ def test_a_cold_build_into_an_existing_cache_folder_hands_back_none_of_the_child
     handed = []
     real = pipeline.index_handed
 
-    def index(rendered, options, caches, *args):
-        handed.append(pickle.loads(rendered.disk).reading)
-        return real(rendered, options, caches, *args)
+    def index(checked, *args):
+        handed.append(pickle.loads(checked.disk).reading)
+        return real(checked, *args)
 
     monkeypatch.setattr(pipeline, "index_handed", index)
     before = sorted(os.listdir("/proc/self/fd"))
@@ -389,3 +389,33 @@ def test_a_cold_build_renders_into_a_folder_whose_path_has_a_line_break(tmp_path
     out.parent.mkdir()
     pipeline.build(BuildOptions(src=EXAMPLE, out=out, jobs=2))
     assert snapshot(out) == snapshot(build_in_place(tmp_path, monkeypatch))
+
+
+def test_a_cold_build_renders_in_its_own_process_when_the_render_cannot_be_forked(tmp_path, monkeypatch):
+    """The checking process could be forked, the rendering one not: the model is loaded and the site
+    rendered in the build's process instead."""
+    import os
+
+    from briefkit import pipeline
+    from briefkit.search import Background
+    forks = []
+
+    class OneFork(Background):
+        def __init__(self, function):
+            forks.append(function)
+            if len(forks) > 1:
+                raise BlockingIOError(11, "Resource temporarily unavailable")
+            super().__init__(function)
+
+    rendered_in = []
+    real_render = pipeline.render_all
+
+    def render_all(*args):
+        rendered_in.append(os.getpid())
+        return real_render(*args)
+
+    monkeypatch.setattr(pipeline, "Background", OneFork)
+    monkeypatch.setattr(pipeline, "render_all", render_all)
+    pipeline.build(BuildOptions(src=EXAMPLE, out=tmp_path / "site", jobs=2))
+    assert len(forks) == 2 and rendered_in == [os.getpid()]
+    assert snapshot(tmp_path / "site") == snapshot(build_in_place(tmp_path, monkeypatch))
