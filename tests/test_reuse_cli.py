@@ -19,11 +19,17 @@ def retitle(src, title: str) -> None:
     annotations.write_text(text.replace(old, f"title: {title}"), encoding="utf-8")
 
 
-def test_an_edit_renders_from_templates_compiled_by_the_build_before(tmp_path, monkeypatch):
+def built_copy(tmp_path, monkeypatch):
+    """A copy of the example content (to edit) and its site, built with a cache of its own."""
     monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
     src, out = tmp_path / "content", tmp_path / "out"
     shutil.copytree(EXAMPLE, src)
-    build_ok(src, out)
+    build_ok(src, out)  # a full render: every briefing's parts made for the next build
+    return src, out
+
+
+def test_an_edit_renders_from_templates_compiled_by_the_build_before(tmp_path, monkeypatch):
+    src, out = built_copy(tmp_path, monkeypatch)
     retitle(src, "Harbour talks, renamed")
     build_ok(src, out)  # renders the pages the edit touches, and keeps their templates compiled
     assert list((tmp_path / "cache").glob("*/templates-*/__jinja2_*.cache"))
@@ -45,10 +51,7 @@ def test_an_edit_renders_from_templates_compiled_by_the_build_before(tmp_path, m
 
 
 def test_an_edit_does_not_make_the_listings_of_actors_it_does_not_touch(tmp_path, monkeypatch):
-    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
-    src, out = tmp_path / "content", tmp_path / "out"
-    shutil.copytree(EXAMPLE, src)
-    build_ok(src, out)
+    src, out = built_copy(tmp_path, monkeypatch)
     made, touched, every = [], set(), set()
     real = PageRenderer.actor_pages
 
@@ -75,10 +78,7 @@ def test_an_edit_does_not_make_the_listings_of_actors_it_does_not_touch(tmp_path
 
 
 def test_damaged_compiled_templates_are_compiled_again(tmp_path, monkeypatch):
-    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
-    src, out = tmp_path / "content", tmp_path / "out"
-    shutil.copytree(EXAMPLE, src)
-    build_ok(src, out)
+    src, out = built_copy(tmp_path, monkeypatch)
     retitle(src, "Harbour talks, renamed")
     build_ok(src, out)
     kept = sorted((tmp_path / "cache").glob("*/templates-*/__jinja2_*.cache"))
@@ -96,10 +96,7 @@ def test_damaged_compiled_templates_are_compiled_again(tmp_path, monkeypatch):
 def test_the_first_edit_after_a_full_render_makes_the_data_files_parts_of_the_edited_briefing_only(
         tmp_path, monkeypatch):
     from briefkit import exports
-    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
-    src, out = tmp_path / "content", tmp_path / "out"
-    shutil.copytree(EXAMPLE, src)
-    build_ok(src, out)  # a full render: every briefing's parts made for the next build
+    src, out = built_copy(tmp_path, monkeypatch)
     made = []
     real = exports.Exporter.briefings_data
 
