@@ -242,7 +242,7 @@ def pack_entry(entry: Entry) -> bytes:
         return cached_briefing, (tuple(getattr(kept, name) for name in KEPT_FIELDS), place(kept.article_html))
 
     def document(kept: Document) -> tuple:
-        return object.__new__, (SpooledDocument,), {"url": kept.url, "place": place(kept.html)}
+        return object.__new__, (SpooledDocument,), {"url": kept.url, "place": place(kept.html), "digest": kept.digest}
 
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -386,16 +386,23 @@ class SearchMemo:
 
     def put(self, key: str, files: dict[str, bytes]) -> None:
         self.entries[key] = files
-        if self.folder is None:
+        if self.folder is None or not all(map(safe_name, files)):  # a bad name: write_index says so
             return
         with contextlib_suppress():  # a cache that cannot be written is only slower
             self.folder.mkdir(parents=True, exist_ok=True)
+            same = self._same_sizes(files)
             tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.folder))
             try:
+                made: set[str] = set()
                 for name, data in files.items():
-                    target = tmp / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(data)
+                    target = f"{tmp}/{name}"
+                    parent = target.rpartition("/")[0]
+                    if parent not in made:
+                        os.makedirs(parent, exist_ok=True)
+                        made.add(parent)
+                    if not link_if_same(same.get(name), data, target):
+                        with open(target, "wb") as handle:
+                            handle.write(data)
                 (tmp / self.MANIFEST).write_text(json.dumps({n: len(d) for n, d in sorted(files.items())}),
                                                  encoding="utf-8")
                 if (self.folder / key).exists():  # damaged: _read did not take it
@@ -404,6 +411,26 @@ class SearchMemo:
                 self.entries[key] = {name: self.folder / key / name for name in files}
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+
+    def _same_sizes(self, files: Mapping[str, bytes]) -> dict[str, str]:
+        """For each of `files`, a file of that name and size in a bundle kept already, if any. An edit
+        changes one of a shard's 1,000 fragments (each named by a hash of its content): the rest are
+        linked from the shard's last bundle, not created again (a third of a millisecond each here)."""
+        same: dict[str, str] = {}
+        with contextlib_suppress():
+            for bundle in os.scandir(self.folder):
+                if bundle.name.startswith(".") or not bundle.is_dir(follow_symlinks=False):
+                    continue
+                try:
+                    sizes = json.loads(read_file(f"{bundle.path}/{self.MANIFEST}"))
+                except (OSError, ValueError):
+                    continue
+                if not isinstance(sizes, dict):
+                    continue
+                for name, data in files.items():
+                    if name not in same and sizes.get(name) == len(data):
+                        same[name] = f"{bundle.path}/{name}"
+        return same
 
     def keep_only(self, keys: set[str]) -> None:
         """Forget the bundles of shards the last build did not use."""
@@ -421,6 +448,25 @@ class SearchMemo:
             for old in self.folder.parent.glob("search-*"):  # made by other code
                 if old != self.folder:
                     shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
+def safe_name(name: str) -> bool:
+    """Whether a bundle's file `name` stays inside its folder (`search._write_bundle` checks it too)."""
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    return bool(parts) and not name.startswith("/") and ".." not in parts and "\\" not in name
+
+
+def link_if_same(path: str | None, data: bytes, target: str) -> bool:
+    """Hard-link `target` to the file `path` when it holds `data`; whether it did."""
+    if path is None:
+        return False
+    try:
+        if read_file(path, len(data) + 1) != data:
+            return False
+        os.link(path, target)
+    except OSError:
+        return False
+    return True
 
 
 # --- checked briefings, from the cache or checked again ------------------------------------------

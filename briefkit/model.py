@@ -60,6 +60,14 @@ def shared_actor(*values) -> Actor:
     return Actor(*values)
 
 
+def by_fields(value) -> tuple:
+    """`__reduce__` of a slotted frozen dataclass: rebuilt by its constructor, with its fields in
+    order (dataclasses' own `__setstate__` for slots looks up `fields()` on every object: half the
+    time of loading 10,000 cached briefings went there, for their 135,000 quotes, casts, events
+    and links)."""
+    return type(value), tuple(getattr(value, name) for name in value.__slots__)
+
+
 @dataclass(frozen=True, slots=True)
 class Cast:
     """An actor as it appears in one briefing: its role there and how often it is mentioned."""
@@ -68,6 +76,8 @@ class Cast:
     role: str | None
     names: tuple[str, ...]
     mentions: int
+
+    __reduce__ = by_fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,8 @@ class Quote:
     to: Actor | None
     note_html: str | None
     anchored: bool
+
+    __reduce__ = by_fields
 
     @property
     def display_text(self) -> str:
@@ -101,12 +113,16 @@ class ContextLink:
     kind: str
     note_html: str | None
 
+    __reduce__ = by_fields
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
     date: dt.date
     text: str
     slug: str
+
+    __reduce__ = by_fields
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import copyreg
 import ctypes
 import ctypes.util
 import gc
+import hashlib
 import os
 import pickle
 import sys
@@ -133,7 +134,7 @@ class Checked:
     briefings: int
     quotes: int
     config: SiteConfig
-    items: list  # the search items, each document as (url, offset, size) of its HTML in the handed file
+    items: list  # the search items, each document as (url, offset, size of its HTML in the handed file, digest)
     stages: dict[str, float]
     disk: bytes  # the pickled DiskStore (without its spool) and Reuse (with the briefings' keys)
     reuse: bytes
@@ -228,7 +229,7 @@ def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
 def index_handed(checked: Checked, rendered: Rendered, options: BuildOptions, caches: Caches, tell: Progress,
                  clock: Clock, folder: Path, documents) -> int:
     """`build_apart`'s end: the site rendered into `folder` indexed and swapped in."""
-    items = [spooled_document(item[0], (documents.fileno(), item[1], item[2]), documents)
+    items = [spooled_document(item[0], (documents.fileno(), item[1], item[2]), documents, item[3])
              if isinstance(item, tuple) else item for item in checked.items]
     tell("write", 0, 1)
     files = write_output(make_site(checked.config, []), rendered.outputs, items, options, caches.search,
@@ -247,7 +248,7 @@ def check_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
         site, items = checked_site(options, caches, report, tell, clock, articles)
     except ContentError as exc:
         return exc.diagnostics
-    handed = [(item.url, *item.place[1:]) if isinstance(item, SpooledDocument) else item
+    handed = [(item.url, *item.place[1:], item.digest) if isinstance(item, SpooledDocument) else item
               for item in spooled((Document(item.url, item.html) if isinstance(item, Document) else item
                                    for item in items), documents)]
     pickler = pickle.Pickler(model, protocol=pickle.HIGHEST_PROTOCOL)
@@ -456,17 +457,19 @@ def spooled(items: tuple[Item, ...], spool=None) -> tuple[Item, ...]:
         if isinstance(item, Document) and not isinstance(item, SpooledDocument):
             data = item.html.encode("utf-8")
             os.pwrite(fd, data, offset)
-            item = spooled_document(item.url, (fd, offset, len(data)), spool)
+            item = spooled_document(item.url, (fd, offset, len(data)), spool, hashlib.sha256(data).hexdigest())
             offset += len(data)
         result.append(item)
     return tuple(result)
 
 
-def spooled_document(url: str, place: tuple[int, int, int], spool) -> SpooledDocument:
-    """The document at `url` whose HTML is in `spool` (descriptor, offset, size: `place`)."""
+def spooled_document(url: str, place: tuple[int, int, int], spool, digest: str) -> SpooledDocument:
+    """The document at `url` whose HTML is in `spool` (descriptor, offset, size: `place`), with the
+    `digest` of that HTML (`Document.digest`)."""
     document = object.__new__(SpooledDocument)  # frozen, and `html` is read from the file
     object.__setattr__(document, "url", url)
     object.__setattr__(document, "place", place)
+    object.__setattr__(document, "digest", digest)
     object.__setattr__(document, "spool", spool)  # the file stays open while a document needs it
     return document
 

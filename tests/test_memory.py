@@ -5,6 +5,7 @@ Each keeps the output the same as the in-memory way."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import pickle
 from dataclasses import replace
 
@@ -173,6 +174,23 @@ def test_spooled_documents_read_their_html_back_and_replace_gives_a_plain_docume
     assert type(kept) is SpooledDocument and kept == original and kept.html == original.html
     assert type(replace(kept, url="x")) is Document and replace(kept, url="x") == replace(original, url="x")
     assert pickle.loads(pickle.dumps(kept)) == original
+
+
+def test_spooled_and_cached_documents_keep_the_digest_of_their_html_and_shards_are_keyed_by_it(tmp_path):
+    from briefkit.cache import pack_entry, unpack_entry
+    from briefkit.pipeline import spooled
+    from briefkit.search import Document, shard_key
+    original = Document("briefings/a/index.html", "<p>Words \u00e9</p>")
+    (kept,) = spooled((original,))
+    entry_file = tmp_path / "entry.pickle"
+    entry_file.write_bytes(pack_entry(((), None, kept)))
+    (_, _, cached) = unpack_entry(entry_file.read_bytes(), str(entry_file))
+    assert kept.digest == cached.digest == original.digest == hashlib.sha256("<p>Words \u00e9</p>".encode()).hexdigest()
+    assert shard_key((cached,), "en", main=False) == shard_key((original,), "en", main=False)
+    edited = Document("briefings/a/index.html", "<p>Words</p>")
+    moved = Document("briefings/b/index.html", original.html)
+    keys = {shard_key((document,), "en", main=False) for document in (original, edited, moved)}
+    assert len(keys) == 3
 
 
 def test_spooled_briefings_read_their_article_back_and_equal_the_originals(example_site):

@@ -613,6 +613,27 @@ def test_the_memo_keeps_bundles_on_disk_and_the_site_links_to_them(tmp_path):
     assert not any(trash.iterdir())
 
 
+def test_the_memo_links_a_new_bundles_unchanged_files_to_those_of_the_bundles_it_has(tmp_path):
+    from briefkit.cache import SearchMemo
+
+    folder = tmp_path / "search"
+    memo = SearchMemo(folder)
+    memo.put("a", {"fragment/en_1.pf_fragment": b"one", "fragment/en_2.pf_fragment": b"two", "entry.json": b"{1}"})
+    (folder / "a" / "fragment" / "en_2.pf_fragment").write_bytes(b"TWO")  # same size, other bytes
+    memo.put("b", {"fragment/en_1.pf_fragment": b"one", "fragment/en_2.pf_fragment": b"two",
+                   "fragment/en_3.pf_fragment": b"three", "entry.json": b"{2}"})
+    a, b = folder / "a", folder / "b"
+    assert (b / "fragment/en_1.pf_fragment").stat().st_ino == (a / "fragment/en_1.pf_fragment").stat().st_ino
+    assert (b / "fragment/en_2.pf_fragment").stat().st_ino != (a / "fragment/en_2.pf_fragment").stat().st_ino
+    again = SearchMemo(folder).get("b")
+    assert {name: path.read_bytes() for name, path in again.items()} == {
+        "fragment/en_1.pf_fragment": b"one", "fragment/en_2.pf_fragment": b"two",
+        "fragment/en_3.pf_fragment": b"three", "entry.json": b"{2}"}
+    memo.put("c", {"../outside": b"x"})  # a name outside the bundle: not kept (write_index refuses it)
+    assert not (folder / "outside").exists() and not (tmp_path / "outside").exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["a", "b"]
+
+
 # --- the build --------------------------------------------------------------------------------
 
 
