@@ -162,6 +162,28 @@ def test_a_build_reuses_only_outputs_of_the_site_it_replaces(setup, tmp_path, mo
     assert differing(snapshot(out), first) == []
 
 
+@pytest.mark.parametrize("before", BEFORE)
+def test_bookkeeping_that_cannot_be_written_does_not_fail_the_build(setup, tmp_path, monkeypatch, before):
+    """The bookkeeping runs once the new site is in place: failing to write it leaves that site,
+    and the next build, which cannot stop early, builds it again."""
+    src, out = setup
+    build_before(src, out, before)
+
+    def unwritable(*args) -> None:
+        raise PermissionError(13, "Permission denied")
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "remember", unwritable)
+        patched.setattr(reuse.Reuse, "save", unwritable)
+        code, stdout, stderr = build_site(src, out)
+    assert (code, stderr) == (0, "")
+    expected = cold(src, tmp_path)
+    assert differing(snapshot(out), expected) == []
+    code, stdout, stderr = build_site(src, out)
+    assert code == 0, stderr
+    assert "[up to date" not in stdout
+    assert differing(snapshot(out), expected) == []
+
+
 @pytest.mark.xfail(strict=True, reason="incremental.write_changes records the site's state after the lock is let go")
 def test_serve_writes_in_place_only_into_the_site_it_wrote(setup, tmp_path, monkeypatch):
     """A `--drafts` build swaps its site in right after `serve`'s first build swapped its own: the
