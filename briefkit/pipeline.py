@@ -77,7 +77,6 @@ def build(options: BuildOptions, progress: Progress | None = None,
         if render is None and store is None and caches.cold(options):
             result = build_apart(options, caches, tell, clock)
             if result is not None:  # None: no process to spare, built here
-                caches.remember(options, result)
                 return result
         return build_with(options, caches, clock, tell, render)
     finally:
@@ -92,14 +91,27 @@ def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progre
     site, items = checked_site(options, caches, report, tell, clock)
     files = pages = 0
     briefings, quotes = len(site.briefings), sum(len(b.quotes) for b in site.briefings)
+    recorded = False
+
+    def record(written: int) -> None:
+        """The caches' bookkeeping, once the new site is in place and its lock still held (`write_site`)."""
+        nonlocal recorded
+        caches.remember(options, BuildReport(report.sorted(), briefings, quotes, written, dict(clock.stages), pages))
+        recorded = True
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
+        from .cache import output_state  # noqa: PLC0415 (for the module's imports, once merged)
+        seen = output_state(options.out)  # the site the last build's outputs are looked up for (`Reuse.ready`)
         with early_index(site, items, options, caches if render is None else None) as indexing:
 
             def render_into(folder: Path) -> list[Output]:
                 """Every output; the pages written straight into the new site's `folder` as rendered."""
                 nonlocal pages
+                if caches.reuse is not None and output_state(options.out) != seen:
+                    # Another build replaced the site before this one took its lock: what this one
+                    # may reuse is looked up again, for the site it replaces (the lock is held now).
+                    caches.reuse.known = None
                 outputs = render(site) if render is not None else render_all(site, options, caches, folder)
                 release_memory()  # what the render left, before Pagefind runs
                 pages = sum(output.path.endswith(".html") for output in outputs)
@@ -107,10 +119,11 @@ def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progre
                 tell("render", 1, 1)
                 tell("write", 0, 1)
                 return outputs
-            files = write_output(site, render_into, items, options, caches.search, clock, indexing)
+            files = write_output(site, render_into, items, options, caches.search, clock, indexing, record)
             tell("write", 1, 1)
     result = BuildReport(report.sorted(), briefings, quotes, files, clock.stages, pages)
-    caches.remember(options, result)
+    if not recorded:  # `check`: no site written
+        caches.remember(options, result)
     return result
 
 
@@ -214,16 +227,20 @@ def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
             clock.lap("render")
             tell("render", 1, 1)
             files = index_handed(checked, rendered, options, caches, tell, clock, folder, documents)
+            caches.reuse = pickle.loads(rendered.reuse)
+            if caches.reuse is not None and fragments is not None and fragments.seek(0, os.SEEK_END):
+                caches.reuse.fragments_file = fragments  # written by the render
+            result = BuildReport(checked.diagnostics, checked.briefings, checked.quotes, files, clock.stages,
+                                 rendered.pages)
+            # The site is in place and its lock still held: what is recorded about it is this build's.
+            caches.remember(options, result)
     except SearchIndexError as exc:  # it died (killed?) without a word
         raise UsageError(f"cannot build the site ({exc}); {options.out} was left as it was") from exc
     except OSError as exc:
         raise unwritable(options, exc) from exc
     finally:
         checking.cancel()  # when it is not done
-    caches.reuse = pickle.loads(rendered.reuse)
-    if caches.reuse is not None and fragments is not None and fragments.seek(0, os.SEEK_END):
-        caches.reuse.fragments_file = fragments  # written by the render
-    return BuildReport(checked.diagnostics, checked.briefings, checked.quotes, files, clock.stages, rendered.pages)
+    return result
 
 
 def index_handed(checked: Checked, rendered: Rendered, options: BuildOptions, caches: Caches, tell: Progress,
@@ -394,7 +411,9 @@ class Caches:
                 self.disk.save(create=False)
 
     def remember(self, options: BuildOptions, result: BuildReport) -> None:
-        """After a successful build: save the checked briefings and the fingerprint."""
+        """After a successful build: save the checked briefings and the fingerprint. A build that
+        wrote a site calls it with the site in place and the lock on the output folder still held:
+        what it records about the output folder is then this build's site."""
         with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
             if self.disk is not None:
                 self.disk.save()
@@ -550,12 +569,14 @@ def spooled_entry(spool):
 
 def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Output]], items: list | None,
                  options: BuildOptions, search: SearchMemo | None, clock: Clock,
-                 indexing: tuple[Path, Background | None] | None = None) -> int:
+                 indexing: tuple[Path, Background | None] | None = None,
+                 swapped: Callable[[int], None] | None = None) -> int:
     """Write the site and its search index, swapped in whole; returns the files written.
 
     `outputs` may render into the new folder itself (see `writer.write_site`). `indexing`: the
     next site's folder and the search index being written into it (`early_index`), or None for
-    the index to be written after the pages (`build_apart`)."""
+    the index to be written after the pages (`build_apart`). `swapped(files)`: the build's
+    bookkeeping about the site, run once it is in place, its lock still held (`writer.write_site`)."""
     search_time = 0.0
 
     def index(folder: Path) -> int:
@@ -569,7 +590,7 @@ def write_output(site: Site, outputs: list[Output] | Callable[[Path], list[Outpu
 
     try:
         files = write_site(outputs, options.out, finish=index, keep=kept_site(options),
-                           folder=indexing[0] if indexing is not None else None)
+                           folder=indexing[0] if indexing is not None else None, swapped=swapped)
     except SearchIndexError as exc:
         raise UsageError(f"cannot build the search index ({exc}); {options.out} was left as it was") from exc
     except OSError as exc:

@@ -177,7 +177,7 @@ def check_paths(outputs: list[Output]) -> None:
 
 def write_site(outputs: list[Output] | Callable[[Path], list[Output]], out: Path,
                finish: Callable[[Path], int] | None = None, keep: Path | None = None,
-               folder: Path | None = None) -> int:
+               folder: Path | None = None, swapped: Callable[[int], None] | None = None) -> int:
     """Write every output into a fresh folder, then swap it with `out`; returns files written.
 
     `outputs` may be a function of the fresh folder that writes files into it itself (a render
@@ -186,14 +186,16 @@ def write_site(outputs: list[Output] | Callable[[Path], list[Output]], out: Path
     search index is written there) and returns how many files it added; if it raises, the
     temporary folder is removed and `out` stays as it was. `keep`, when given (a folder in the
     cache), keeps the replaced site for the next build to start from (`take_spare`).
-    `folder`: a temporary folder made by `new_site`, whose lock is held.
+    `folder`: a temporary folder made by `new_site`, whose lock is held. `swapped(files)`, when
+    given, runs once the new site is in place, the lock still held: what a build records about
+    `out` then describes its own site, not one another build swapped in meanwhile.
     """
     if not callable(outputs):
         check_paths(outputs)
     if folder is not None:
-        return _write_and_swap(outputs, out, finish, keep, folder)
+        return _write_and_swap(outputs, out, finish, keep, folder, swapped)
     with new_site(out, keep) as tmp:
-        return _write_and_swap(outputs, out, finish, keep, tmp)
+        return _write_and_swap(outputs, out, finish, keep, tmp, swapped)
 
 
 @contextlib.contextmanager
@@ -239,9 +241,10 @@ def take_spare(keep: Path | None, tmp: Path) -> None:
 
 
 def _write_and_swap(outputs: list[Output] | Callable[[Path], list[Output]], out: Path,
-                    finish: Callable[[Path], int] | None, keep: Path | None, tmp: Path) -> int:
+                    finish: Callable[[Path], int] | None, keep: Path | None, tmp: Path,
+                    swapped: Callable[[int], None] | None = None) -> int:
     """The temporary folder, written whole, then swapped with `out` (the site, at every instant,
-    is the previous one or the new one); returns the files written."""
+    is the previous one or the new one); returns the files written, after `swapped(files)`."""
     site = str(out) + os.sep  # a file of the current site (unchanged since the last build) is linked
     try:
         if callable(outputs):
@@ -270,6 +273,8 @@ def _write_and_swap(outputs: list[Output] | Callable[[Path], list[Output]], out:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if swapped is not None:
+        swapped(len(outputs) + added)
     return len(outputs) + added
 
 
