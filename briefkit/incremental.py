@@ -777,17 +777,33 @@ def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple],
     """Write what changed in place, or the whole folder (first build, or a folder changed by another
     build); then the search index, in the background when asked."""
     out = options.out
-    in_place = cache.written is not None and out.is_dir() and output_state(out) == cache.written_state
-    if not in_place:
+    count = len(outputs)
+    if cache.written is None or not out.is_dir() or \
+            write_in_place_if_ours(outputs, out, cache) is None:
         cache.wait_search()  # it would swap its bundle into a folder being replaced
         cache.written = None
-        files = pipeline.write_output(site, outputs, items(), options, cache.search, clock)
-        cache.written, cache.written_state = {o.path: o for o in outputs}, output_state(out)
+
+        def swapped(files: int) -> None:  # the lock still held: the state of this site, not another build's
+            cache.written_state = output_state(out)
+        files = pipeline.write_output(site, outputs, items(), options, cache.search, clock, swapped=swapped)
+        cache.written = {o.path: o for o in outputs}
         cache.sources = {o.path: source_stat(o.copy_from) for o in outputs if o.copy_from is not None}
         cache.timings["search"] = clock.stages.get("search", 0.0)
         return files
+    clock.lap("write")
+    if cache.indexer is None:
+        cache.indexer = SearchIndexer()
+    cache.indexer.submit(lambda: index_search(site, items, out, cache))
+    if not cache.background:
+        cache.wait_search()
+        clock.stages["search"] = cache.timings.get("search", 0.0)
+    return count
+
+
+def write_in_place_if_ours(outputs: list[Output], out: Path, cache: RenderCache) -> list[str] | None:
+    """Write what changed since the last build into `out`, when it is still the site that build
+    wrote (checked, and its new state noted, under the folder's lock); else None, nothing written."""
     previous, cache.written = cache.written, None  # unknown until the writes are done
-    count = len(outputs)
     produced = cache.produced if len(cache.produced) == len(outputs) else None  # else a path comes twice
     if produced is not None:
         # Only what may differ goes to the writer: an output that is the very object it wrote last
@@ -798,20 +814,18 @@ def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple],
                                                            itertools.repeat(None)))))
         previous = {**{o.path: previous[o.path] for o in outputs if o.path in previous},
                     **{path: previous[path] for path in previous.keys() - produced.keys()}}
+    expected = cache.written_state
+
+    def written() -> None:
+        cache.written_state = output_state(out)
     try:
-        write_in_place(outputs, out, previous, cache.sources)
+        paths = write_in_place(outputs, out, previous, cache.sources, lambda: output_state(out) == expected, written)
     except OSError as exc:
         raise UsageError(f"cannot write the site to {out}: {exc.strerror or exc}"
                          + (f" ({exc.filename})" if exc.filename else "")) from exc
-    cache.written, cache.written_state = produced or {o.path: o for o in outputs}, output_state(out)
-    clock.lap("write")
-    if cache.indexer is None:
-        cache.indexer = SearchIndexer()
-    cache.indexer.submit(lambda: index_search(site, items, out, cache))
-    if not cache.background:
-        cache.wait_search()
-        clock.stages["search"] = cache.timings.get("search", 0.0)
-    return count
+    if paths is not None:
+        cache.written = produced or {o.path: o for o in outputs}
+    return paths
 
 
 def source_stat(path: Path | None) -> tuple:
@@ -829,7 +843,8 @@ def index_search(site: Site, items: Callable[[], tuple], out: Path, cache: Rende
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-search-", dir=out.parent))
     try:
         pipeline.write_index(site, tmp, items(), cache.search)
-        swap_subfolder(tmp / "pagefind", out / "pagefind", out)
+        # Not into a site another build swapped in meanwhile (its own bundle is in it).
+        swap_subfolder(tmp / "pagefind", out / "pagefind", out, lambda: output_state(out) == cache.written_state)
     except Exception as exc:  # noqa: BLE001 (serve reports it and keeps serving the last bundle)
         failure = exc
     finally:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, hold_entries, prune,
-                    read_place, remember, search_records, unchanged)
+from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, hold_entries,
+                    output_state, prune, read_place, remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .history import load_history
 from .model import Briefing, Site, SiteConfig, make_site
@@ -101,7 +101,6 @@ def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progre
     if options.write:
         site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
-        from .cache import output_state  # noqa: PLC0415 (for the module's imports, once merged)
         seen = output_state(options.out)  # the site the last build's outputs are looked up for (`Reuse.ready`)
         with early_index(site, items, options, caches if render is None else None) as indexing:
 

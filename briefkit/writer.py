@@ -488,12 +488,15 @@ def _replace_file(target: Path, output: Output) -> None:
 
 
 def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output],
-                   sources: dict[str, tuple]) -> list[str]:
+                   sources: dict[str, tuple], ours: Callable[[], bool] = lambda: True,
+                   written: Callable[[], None] | None = None) -> list[str] | None:
     """Bring `out`, which holds `previous` as the last build wrote it, to `outputs`: write the files
     whose bytes changed (each atomically) and delete those no longer produced; returns the paths
-    written. `sources`: the stat of each copied file when it was last copied (updated here)."""
+    written. `sources`: the stat of each copied file when it was last copied (updated here).
+    Under the folder's lock: None, nothing written, unless `ours()` (it is still the site the last
+    build wrote, not one another build swapped in); `written()` runs once the files are written."""
     check_paths(outputs)
-    written = []
+    written_paths: list[str] = []
     marked = False
 
     def mark() -> None:
@@ -505,6 +508,8 @@ def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output]
             marked = True
 
     with _locked(out):
+        if not ours():
+            return None
         for output in outputs:
             before = previous.get(output.path)
             if output.copy_from is not None:
@@ -518,7 +523,7 @@ def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output]
                 sources.pop(output.path, None)
             mark()
             _replace_file(out / output.path, output)
-            written.append(output.path)
+            written_paths.append(output.path)
         produced = {output.path for output in outputs}
         for path in sorted(set(previous) - produced):
             mark()
@@ -533,7 +538,9 @@ def write_in_place(outputs: list[Output], out: Path, previous: dict[str, Output]
                 except OSError:
                     break
                 folder = folder.parent
-    return written
+        if written is not None:
+            written()
+    return written_paths
 
 
 def _stat(path: Path) -> tuple:
@@ -544,11 +551,14 @@ def _stat(path: Path) -> tuple:
         return ()
 
 
-def swap_subfolder(new: Path, current: Path, out: Path) -> None:
-    """Put the complete folder `new` in place of `current` (inside the site `out`) in one step."""
+def swap_subfolder(new: Path, current: Path, out: Path, ours: Callable[[], bool] = lambda: True) -> None:
+    """Put the complete folder `new` in place of `current` (inside the site `out`) in one step;
+    nothing, under the folder's lock, unless `ours()` (it is the site `new` was made for)."""
     with _locked(out):
         if not out.is_dir():
             raise FileNotFoundError(errno.ENOENT, "the site folder is gone", str(out))
+        if not ours():
+            return
         if current.is_dir() and _exchange(new, current):
             return  # `new` now holds the old folder: its parent removes it
         if current.exists():

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import SIMPLE_ARTICLE, build_ok, build_site, make_content, simple_briefing, snapshot
 
-from briefkit import pipeline, reuse
+from briefkit import incremental, pipeline, reuse
 from briefkit.incremental import RenderCache, build_incremental
 from briefkit.pipeline import BuildOptions
 from briefkit.writer import is_locked, lock_path
@@ -184,7 +184,6 @@ def test_bookkeeping_that_cannot_be_written_does_not_fail_the_build(setup, tmp_p
     assert differing(snapshot(out), expected) == []
 
 
-@pytest.mark.xfail(strict=True, reason="incremental.write_changes records the site's state after the lock is let go")
 def test_serve_writes_in_place_only_into_the_site_it_wrote(setup, tmp_path, monkeypatch):
     """A `--drafts` build swaps its site in right after `serve`'s first build swapped its own: the
     next edit must not be written in place into the drafts site."""
@@ -202,3 +201,37 @@ def test_serve_writes_in_place_only_into_the_site_it_wrote(setup, tmp_path, monk
                            encoding="utf-8")
     build_incremental(options, cache)
     assert differing(snapshot(out), cold(src, tmp_path)) == []
+
+
+def serve_then_edit(src: Path, out: Path) -> tuple[BuildOptions, RenderCache]:
+    """`serve`'s first build, then an edit for its next (written in place, the search in the foreground)."""
+    cache = RenderCache()
+    options = BuildOptions(src=src, out=out, src_display=str(src))
+    build_incremental(options, cache)
+    annotations = src / "beta" / "annotations.yaml"
+    annotations.write_text(annotations.read_text(encoding="utf-8").replace("title: Beta", "title: Beta, renamed"),
+                           encoding="utf-8")
+    return options, cache
+
+
+def test_serve_writes_an_edit_in_place_only_into_the_site_it_wrote(setup, tmp_path, monkeypatch):
+    """A `--drafts` build swaps its site in after serve decided to write an edit in place, before
+    serve takes the lock: the edit must not be written into the drafts site (which would then mix
+    both), but a whole site made."""
+    src, out = setup
+    options, cache = serve_then_edit(src, out)
+    waiting = interleave(monkeypatch, incremental, "write_in_place", out, lambda: build_ok(src, out, "--drafts"))
+    build_incremental(options, cache)
+    assert not waiting
+    assert differing(snapshot(out), cold(src, tmp_path)) == []
+
+
+def test_serves_search_bundle_is_not_swapped_into_a_site_another_build_made(setup, tmp_path, monkeypatch):
+    """A `--drafts` build swaps its site in while serve indexed an edit: serve's bundle is for its
+    own pages, so the drafts site keeps its own."""
+    src, out = setup
+    options, cache = serve_then_edit(src, out)
+    waiting = interleave(monkeypatch, incremental, "swap_subfolder", out, lambda: build_ok(src, out, "--drafts"))
+    build_incremental(options, cache)
+    assert not waiting
+    assert differing(snapshot(out), cold(src, tmp_path, "--drafts")) == []
