@@ -57,8 +57,9 @@ SHARD_SIZE = 1000
 FILTERS = ("type", "speaker", "actor", "tag", "year")
 # Documents sent to a Pagefind process and not yet answered: enough to keep it busy.
 ADDS_IN_FLIGHT = 32
-# What the search page loads of a merged shard's bundle, with its entry and meta files.
-INDEX_FILES = ("wasm.", "fragment/", "index/", "filter/")
+# What the search page loads of a merged shard's bundle, with its entry and meta files (not its
+# WebAssembly: Pagefind's script loads a merged bundle with `load_wasm: false`, it runs on the main one's).
+INDEX_FILES = ("fragment/", "index/", "filter/")
 
 
 class SearchIndexError(Exception):
