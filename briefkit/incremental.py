@@ -52,7 +52,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
@@ -69,7 +68,7 @@ from .cache import (Entry, MemoryStore, SearchMemo, build_model_cached, check_fo
                     search_records)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .exports import Exporter, annotations_path
-from .history import load_history
+from .history import git_head, load_history
 from .loader import RawContent, load_settings
 from .model import Actor, Briefing, History, Site, TimelineEntry, update_site
 from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
@@ -757,19 +756,6 @@ def briefing_history(src: Path, site: Site, cache: RenderCache) -> Mapping[str, 
             return load_history(src, set(map(SLUG, site.briefings)))
     everything = cache.history[1]
     return MappingProxyType({slug: everything[slug] for slug in map(SLUG, site.briefings) if slug in everything})
-
-
-def git_head(folder: Path) -> str | None:
-    """The commit HEAD names in the repository holding `folder` (None without git or a commit)."""
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        done = subprocess.run([git, "rev-parse", "--verify", "-q", "HEAD"], cwd=folder, capture_output=True,
-                              timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.decode("ascii", "replace").strip() or None if done.returncode == 0 else None
 
 
 def write_changes(site: Site, outputs: list[Output], items: Callable[[], tuple], options: BuildOptions,

@@ -15,13 +15,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 from .cache import (DiskStore, SearchMemo, Store, build_model_cached, check_folder, code_version, fingerprint, hold_entries,
                     output_state, prune, read_place, remember, search_records, unchanged)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
-from .history import load_history
-from .model import Briefing, Site, SiteConfig, make_site
+from .history import HistoryLog, git_head, kept_log, load_history
+from .model import Briefing, History, Site, SiteConfig, make_site
 from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
@@ -74,14 +74,17 @@ def build(options: BuildOptions, progress: Progress | None = None,
     if caches.done is not None:  # nothing changed since the last build: its output stands
         return replace(caches.done, stages={"up to date": clock.total()})
     try:
-        if render is None and store is None and caches.cold(options):
-            result = build_apart(options, caches, tell, clock)
-            if result is not None:  # None: no process to spare, built here
-                return result
-        return build_with(options, caches, clock, tell, render)
+        result = build_apart(options, caches, tell, clock) if render is None and store is None and \
+            caches.cold(options) else None
+        if result is None:  # not cold, or no process to spare: built here
+            result = build_with(options, caches, clock, tell, render)
+        caches.save(options)
+        return result
     finally:
         if caches.disk is not None:
             caches.disk.release()  # saved or not, this build reads no cached briefing any more
+        if caches.history is not None:
+            caches.history.close()
 
 
 def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progress,
@@ -99,7 +102,7 @@ def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progre
         caches.remember(options, BuildReport(report.sorted(), briefings, quotes, written, dict(clock.stages), pages))
         recorded = True
     if options.write:
-        site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
+        site = replace(site, history=caches.history_of(options, {b.slug for b in site.briefings}))
         tell("render", 0, 1)
         seen = output_state(options.out)  # the site the last build's outputs are looked up for (`Reuse.ready`)
         with early_index(site, items, options, caches if render is None else None) as indexing:
@@ -209,6 +212,8 @@ def build_apart(options: BuildOptions, caches: Caches, tell: Progress, clock: Cl
             caches.disk = caches.store = replace(disk, spool=caches.disk.spool, reading=caches.disk.reading)
         if caches.reuse is not None:
             caches.reuse.fragments_file = fragments
+        if caches.history is not None:
+            caches.history.wait()  # git was started by this process: the render reads what it wrote
         with new_site(options.out, kept_site(options)) as folder:
             clock.last = time.perf_counter()
             tell("render", 0, 1)
@@ -291,7 +296,7 @@ def render_apart(options: BuildOptions, caches: Caches, model, articles, folder:
     for briefing in briefings:  # the file stays open while a briefing needs it
         object.__setattr__(briefing, "spool", articles)
     site = make_site(config, briefings)
-    site = replace(site, history=load_history(options.src, {b.slug for b in site.briefings}))
+    site = replace(site, history=caches.history_of(options, {b.slug for b in site.briefings}))
     outputs = render_all(site, options, caches, folder)
     return Rendered(sum(output.path.endswith(".html") for output in outputs), outputs,
                     pickle.dumps(replace(caches.reuse, fragments_file=None) if caches.reuse is not None else None,
@@ -384,20 +389,31 @@ class Caches:
     before: tuple | None  # the inputs' fingerprint, for the next build's early exit
     done: BuildReport | None  # the last build's report when nothing changed since
     reuse: Reuse | None = None  # the outputs of the last build, by the digest of their inputs
+    history: HistoryLog | None = None  # the content's git log, read meanwhile (a build that writes)
 
     @classmethod
     def open(cls, options: BuildOptions, store: Store | None, search: SearchMemo | None) -> Caches:
         before = done = None
         listings: dict = {}
+        # The pages show the history of the commit HEAD names: a commit of the files as they are
+        # changes what a build makes, though no file of the content changed.
+        head = git_head(options.src) if options.write else None
         if options.cache is not None and options.write:
-            before = fingerprint([options.src, options.templates or templates_dir()], settings(options), listings)
+            before = fingerprint([options.src, options.templates or templates_dir()], (*settings(options), head),
+                                 listings)
             done = unchanged(options.cache, before, options.out)
         disk = DiskStore(options.cache, listings=listings) if store is None and options.cache is not None else None
         if search is None and options.cache is not None:
             search = SearchMemo(options.cache / f"search-{code_version()[:16]}")  # Pagefind's version too
         reuse = Reuse(options.cache, options.out) if options.cache is not None and options.write and \
             store is None else None
-        return cls(store or disk, search, disk, before, done, reuse)
+        history = HistoryLog(options.src, head, kept_log(options.cache, options.src) if options.cache is not None
+                             else None) if options.write and done is None else None
+        return cls(store or disk, search, disk, before, done, reuse, history)
+
+    def history_of(self, options: BuildOptions, slugs: set[str] | None = None) -> Mapping[str, History]:
+        """The history of the briefings `slugs` (all when None), from git."""
+        return self.history.history(slugs) if self.history is not None else load_history(options.src, slugs)
 
     def cold(self, options: BuildOptions) -> bool:
         """Whether this CLI build renders every page (`build_apart`): no last build's to reuse."""
@@ -410,16 +426,22 @@ class Caches:
                 self.disk.save(create=False)
 
     def remember(self, options: BuildOptions, result: BuildReport) -> None:
-        """After a successful build: save the checked briefings and the fingerprint. A build that
-        wrote a site calls it with the site in place and the lock on the output folder still held:
-        what it records about the output folder is then this build's site."""
+        """After a successful build: keep the fingerprint and the outputs' keys. A build that wrote
+        a site calls it with the site in place and the lock on the output folder still held: what
+        it records about the output folder is then this build's site."""
         with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
-            if self.disk is not None:
-                self.disk.save()
             if self.reuse is not None:
                 self.reuse.save()
             if self.before is not None:
                 remember(options.cache, self.before, options.out, result)
+
+    def save(self, options: BuildOptions) -> None:
+        """After a successful build, the output folder's lock let go (a cold build at 10,000
+        briefings writes 10,000 entries): keep the checked briefings, drop gone outputs' caches."""
+        with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+            if self.disk is not None:
+                self.disk.save()
+            if self.before is not None:
                 prune(options.cache, options.out)
 
 

@@ -122,20 +122,75 @@ def test_without_git_there_is_no_history(repo, tmp_path, monkeypatch):
     assert briefing_page(tmp_path / "out", "alpha").xpath("//section[@class='briefing-history']") == []
 
 
-def test_one_git_call_for_the_whole_content_folder(repo, tmp_path, monkeypatch):
+def git_logs_run(monkeypatch, tmp_path) -> Path:
+    """Note each `git log` a build runs (a cold build renders in a forked process: into a file)."""
     import json
-    log = tmp_path / "calls.jsonl"  # a cold build loads the history in a forked process
-    real_run = history.subprocess.run
+    log = tmp_path / "calls.jsonl"
+    real_run, real_popen = history.subprocess.run, history.subprocess.Popen
+
+    def note(args) -> None:
+        if "log" in args:
+            with log.open("a") as handle:
+                handle.write(json.dumps(args) + "\n")
 
     def counting_run(args, **kwargs):
-        with log.open("a") as handle:
-            handle.write(json.dumps(args) + "\n")
+        note(args)
         return real_run(args, **kwargs)
 
+    def counting_popen(args, **kwargs):
+        note(args)
+        return real_popen(args, **kwargs)
     monkeypatch.setattr(history.subprocess, "run", counting_run)
-    build_ok(repo, tmp_path / "out")
+    monkeypatch.setattr(history.subprocess, "Popen", counting_popen)
+    log.touch()
+    return log
+
+
+def logs_in(log: Path) -> list[list[str]]:
+    import json
     calls = [json.loads(line) for line in log.read_text().splitlines()]
+    log.write_text("")
+    return calls
+
+
+def test_one_git_call_for_the_whole_content_folder(repo, tmp_path, monkeypatch):
+    log = git_logs_run(monkeypatch, tmp_path)
+    build_ok(repo, tmp_path / "out", "--no-cache")
+    calls = logs_in(log)
     assert len(calls) == 1 and calls[0][-2:] == ["--", "."]
+
+
+def test_the_log_is_read_again_only_when_head_moves_and_a_commit_alone_shows(repo, tmp_path, monkeypatch):
+    """A build keeps the log in its cache folder for the next, while HEAD stays where it was (at
+    10,000 briefings with a commit each, `git log` takes seconds). Committing the files as they are
+    changes no file of the content, yet the next build shows the commit."""
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    log = git_logs_run(monkeypatch, tmp_path)
+    out = tmp_path / "out"
+    build_ok(repo, out)
+    assert len(logs_in(log)) == 1
+    beta = repo / "beta" / "article.txt"
+    beta.write_text(beta.read_text() + "\nEdited.\n")
+    build_ok(repo, out)
+    assert logs_in(log) == []  # the same HEAD: the kept log
+    assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Add beta"]
+    commit(repo.parent, "Beta: edited", "2025-06-01T00:00:00+00:00")
+    build_ok(repo, out)
+    assert len(logs_in(log)) == 1
+    assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Beta: edited", "Add beta"]
+    (kept,) = (tmp_path / "cache").glob("*/history-*.log")
+    kept.write_bytes(kept.read_bytes().replace(b"Beta: edited", b"Beta: forged"))  # the same HEAD: taken
+    beta.write_text(beta.read_text() + "\nAgain.\n")
+    build_ok(repo, out)
+    assert logs_in(log) == []
+    assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Beta: forged", "Add beta"]
+    kept.write_bytes(b"damaged")  # not a log of this HEAD: git is asked again
+    beta.write_text(beta.read_text() + "\nOnce more.\n")
+    build_ok(repo, out)
+    assert len(logs_in(log)) == 1
+    assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Beta: edited", "Add beta"]
+    build_ok(repo, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
 
 
 def test_parse_log_reads_odd_subjects_and_paths():

@@ -185,6 +185,7 @@ def test_spooled_and_cached_documents_keep_the_digest_of_their_html_and_shards_a
     entry_file = tmp_path / "entry.pickle"
     entry_file.write_bytes(pack_entry(((), None, kept)))
     (_, _, cached) = unpack_entry(entry_file.read_bytes(), str(entry_file))
+    assert vars(kept)["digest"] == vars(cached)["digest"]  # kept with them, not read back and hashed again
     assert kept.digest == cached.digest == original.digest == hashlib.sha256("<p>Words \u00e9</p>".encode()).hexdigest()
     assert shard_key((cached,), "en", main=False) == shard_key((original,), "en", main=False)
     edited = Document("briefings/a/index.html", "<p>Words</p>")
