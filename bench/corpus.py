@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 from pathlib import Path
+
+# Fixed names and no user or system configuration: the same commits on every machine.
+GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Bench",
+           "GIT_AUTHOR_EMAIL": "bench@example.org", "GIT_COMMITTER_NAME": "Bench",
+           "GIT_COMMITTER_EMAIL": "bench@example.org"}
 
 WORDS = ("government officials said the talks would continue next week despite growing pressure from "
          "parliament over the budget and the harbour agreement while analysts warned that prices could "
@@ -60,3 +67,35 @@ def edit_briefing(root: Path, n: int, words: str = "edited") -> Path:
     text = path.read_text()
     path.write_text(text.replace(f"title: Briefing {n}\n", f"title: Briefing {n} {words}\n", 1))
     return path
+
+
+def git(root: Path, *args: str, data: bytes | None = None, when: int | None = None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | GIT_ENV
+    if when is not None:
+        env |= {"GIT_AUTHOR_DATE": f"{when} +0000", "GIT_COMMITTER_DATE": f"{when} +0000"}
+    subprocess.run(["git", *args], cwd=root, env=env, input=data, check=True, capture_output=True)
+
+
+def commit_corpus(root: Path, start: int = 1_500_000_000) -> None:
+    """Make `root` a git repository whose history adds one briefing per commit, as an archive grows
+    (site.yaml and actors.yaml with the first), with fixed dates: `git fast-import`, since 10,000
+    `git commit`s would take minutes. The working tree is left as it is."""
+    stream = bytearray()
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    settings = sorted(p for p in root.iterdir() if p.is_file())
+    for n, folder in enumerate(folders):
+        files = sorted(folder.iterdir()) + (settings if n == 0 else [])
+        message = f"Add {folder.name}".encode()
+        stream += b"commit refs/heads/main\ncommitter Bench <bench@example.org> %d +0000\ndata %d\n%s\n" % (
+            start + n * 3600, len(message), message)
+        for path in files:
+            data = path.read_bytes()
+            stream += b"M 100644 inline %s\ndata %d\n%s\n" % (path.relative_to(root).as_posix().encode(), len(data), data)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "fast-import", "--quiet", data=bytes(stream))
+    git(root, "reset", "-q")  # the index, from the last commit
+
+
+def commit_edit(root: Path, message: str, when: int = 2_000_000_000) -> None:
+    """Commit every change to the working tree."""
+    git(root, "commit", "-q", "-a", "-m", message, when=when)

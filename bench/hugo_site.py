@@ -57,7 +57,7 @@ def write_hugo_site(content: Path, root: Path) -> Path:
         path = root / "layouts" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    for folder in sorted(p for p in content.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in content.iterdir() if p.is_dir() and not p.name.startswith(".")):  # not .git
         data = yaml.safe_load((folder / "annotations.yaml").read_text(encoding="utf-8"))
         article = next(folder / n for n in ("article.md", "article.txt") if (folder / n).is_file())
         front = {

