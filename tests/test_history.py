@@ -174,10 +174,14 @@ def test_the_log_is_read_again_only_when_head_moves_and_a_commit_alone_shows(rep
     build_ok(repo, out)
     assert logs_in(log) == []  # the same HEAD: the kept log
     assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Add beta"]
+    alpha, beta_page = out / "briefings" / "alpha" / "index.html", out / "briefings" / "beta" / "index.html"
+    before = alpha.stat().st_ino, beta_page.stat().st_ino
     commit(repo.parent, "Beta: edited", "2025-06-01T00:00:00+00:00")
     build_ok(repo, out)
     assert len(logs_in(log)) == 1
     assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Beta: edited", "Add beta"]
+    # Only beta's history changed: alpha's page is the last build's file, linked, not rendered again.
+    assert alpha.stat().st_ino == before[0] and beta_page.stat().st_ino != before[1]
     (kept,) = (tmp_path / "cache").glob("*/history-*.log")
     kept.write_bytes(kept.read_bytes().replace(b"Beta: edited", b"Beta: forged"))  # the same HEAD: taken
     beta.write_text(beta.read_text() + "\nAgain.\n")
