@@ -26,10 +26,10 @@ RECORD, FIELD = "\x1e", "\x1f"
 FORMAT = f"{RECORD}%H{FIELD}%cI{FIELD}%s"
 
 
-def log_command(git: str) -> list[str]:
-    """The `git log` of a folder (run in it), names relative to it."""
+def log_command(git: str, *revisions: str) -> list[str]:
+    """The `git log` of a folder (run in it), names relative to it: of HEAD, or of `revisions`."""
     return [git, "-c", "log.showSignature=false", "-c", "core.quotePath=false", "log", "-z", "--no-renames",
-            "--relative", "--name-only", f"--format={FORMAT}", "--", "."]
+            "--relative", "--name-only", f"--format={FORMAT}", *revisions, "--", "."]
 
 
 def git_log(folder: Path) -> str | None:
@@ -64,30 +64,56 @@ class HistoryLog:
     by the last build in `kept` (a file in the cache folder) when HEAD has not moved since, else
     run at once in the background, while the build loads and checks the content (at 10,000
     briefings with a commit each, git takes 6 s: each commit's tree of 10,000 folders is compared
-    with its parent's). `history(slugs)` waits for it; `close()` stops it."""
+    with its parent's). When HEAD moved along a line of commits from the kept log's (a commit, a
+    fast-forward pull), only the new commits are logged, put before the kept log: git walks a
+    line of commits one after the other, so that is the whole log. `history(slugs)` waits for
+    it; `close()` stops it."""
 
     def __init__(self, folder: Path, head: str | None, kept: Path | None = None):
         self.folder, self.head, self.kept = folder, head, kept
         self.text: str | None = None
         self.process: subprocess.Popen | None = None
         self.output = None
-        self.label = f"{FORMAT}\0{head}\0{folder.resolve()}\n"  # what the kept copy must start with
+        self.before = ""  # the kept log the new commits' log goes before
+        self.label = self.label_of(head)  # what the kept copy must start with
         git = shutil.which("git")
         if head is None or git is None:  # outside a repository, no commit yet, no git: no history
             self.text = ""
             return
+        revisions: tuple[str, ...] = (head,)
         if kept is not None:
             with contextlib.suppress(OSError, UnicodeDecodeError):
                 text = kept.read_bytes().decode("utf-8")
                 if text.startswith(self.label):
                     self.text = text[len(self.label):]
                     return
+                label, _, rest = text.partition("\n")
+                _, old, _ = (label.split("\0") + ["", ""])[:3]
+                if f"{label}\n" == self.label_of(old) and self.along_a_line(git, old):
+                    revisions, self.before = (f"{old}..{head}",), rest
         try:  # into a file, not a pipe: git runs to its end without waiting for a reader
             self.output = tempfile.TemporaryFile(prefix="briefkit-git-log-")
-            self.process = subprocess.Popen(log_command(git), cwd=self.folder, stdout=self.output,
+            self.process = subprocess.Popen(log_command(git, *revisions), cwd=self.folder, stdout=self.output,
                                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         except OSError:
             self.text = ""
+
+    def label_of(self, head: str | None) -> str:
+        return f"{FORMAT}\0{head}\0{self.folder.resolve()}\n"
+
+    def along_a_line(self, git: str, old: str) -> bool:
+        """Whether HEAD is reached from the commit `old` by commits of one parent each."""
+        def run(*args: str) -> subprocess.CompletedProcess | None:
+            try:
+                return subprocess.run([git, *args], cwd=self.folder, capture_output=True, timeout=TIMEOUT, check=False)
+            except (OSError, subprocess.SubprocessError):
+                return None
+        if not old or old == self.head or old.startswith("-"):
+            return False
+        ancestor = run("merge-base", "--is-ancestor", old, self.head)
+        merges = run("rev-list", "--min-parents=2", f"{old}..{self.head}") if ancestor is not None and \
+            ancestor.returncode == 0 else None
+        return merges is not None and merges.returncode == 0 and not merges.stdout.strip()
 
     def wait(self) -> None:
         """Wait for git (in the process that started it) and keep what it wrote."""
@@ -112,6 +138,7 @@ class HistoryLog:
             text = self.output.read().decode("utf-8", "replace")
         if code != 0:  # a repository git refuses to read, say
             return ""
+        text += self.before
         if self.kept is not None:
             with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
                 self.kept.parent.mkdir(parents=True, exist_ok=True)

@@ -178,10 +178,14 @@ def test_the_log_is_read_again_only_when_head_moves_and_a_commit_alone_shows(rep
     before = alpha.stat().st_ino, beta_page.stat().st_ino
     commit(repo.parent, "Beta: edited", "2025-06-01T00:00:00+00:00")
     build_ok(repo, out)
-    assert len(logs_in(log)) == 1
+    (call,) = logs_in(log)  # HEAD moved by one commit: only that one is logged, before the kept log
+    assert any(".." in arg for arg in call), call
     assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Beta: edited", "Add beta"]
     # Only beta's history changed: alpha's page is the last build's file, linked, not rendered again.
     assert alpha.stat().st_ino == before[0] and beta_page.stat().st_ino != before[1]
+    build_ok(repo, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
+    logs_in(log)
     (kept,) = (tmp_path / "cache").glob("*/history-*.log")
     kept.write_bytes(kept.read_bytes().replace(b"Beta: edited", b"Beta: forged"))  # the same HEAD: taken
     beta.write_text(beta.read_text() + "\nAgain.\n")
@@ -191,8 +195,37 @@ def test_the_log_is_read_again_only_when_head_moves_and_a_commit_alone_shows(rep
     kept.write_bytes(b"damaged")  # not a log of this HEAD: git is asked again
     beta.write_text(beta.read_text() + "\nOnce more.\n")
     build_ok(repo, out)
-    assert len(logs_in(log)) == 1
+    (call,) = logs_in(log)
+    assert not any(".." in arg for arg in call), call
     assert [s for _, s in history_items(briefing_page(out, "beta"))] == ["Beta: edited", "Add beta"]
+    shutil.rmtree(tmp_path / "cold")
+    build_ok(repo, tmp_path / "cold", "--no-cache")
+    assert snapshot(out) == snapshot(tmp_path / "cold")
+
+
+def test_after_a_merge_the_whole_log_is_read_again(repo, tmp_path, monkeypatch):
+    """A merge brings commits that git walks by date among the older ones: not only before them."""
+    monkeypatch.setenv("BRIEFKIT_CACHE", str(tmp_path / "cache"))
+    log = git_logs_run(monkeypatch, tmp_path)
+    out = tmp_path / "out"
+    build_ok(repo, out)
+    logs_in(log)
+    main = git(repo.parent, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(repo.parent, "checkout", "-q", "-b", "side")
+    alpha = repo / "alpha" / "article.txt"
+    alpha.write_text(alpha.read_text() + "\nSide.\n")
+    commit(repo.parent, "Alpha on a side branch", "2025-01-05T00:00:00+00:00")  # older than main's last
+    git(repo.parent, "checkout", "-q", main)
+    beta = repo / "beta" / "article.txt"
+    beta.write_text(beta.read_text() + "\nMain.\n")
+    commit(repo.parent, "Beta on main", "2025-07-01T00:00:00+00:00")
+    git(repo.parent, "merge", "-q", "--no-ff", "-m", "Merge side", "side", when="2025-07-02T00:00:00+00:00")
+    build_ok(repo, out)
+    (call,) = logs_in(log)
+    assert not any(".." in arg for arg in call), call
+    # git's order: by date, the side branch's older commit after main's
+    assert [s for _, s in history_items(briefing_page(out, "alpha"))][:2] == [
+        'Alpha: add a line & fix "quotes"', "Alpha on a side branch"]
     build_ok(repo, tmp_path / "cold", "--no-cache")
     assert snapshot(out) == snapshot(tmp_path / "cold")
 
