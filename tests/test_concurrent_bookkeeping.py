@@ -66,6 +66,18 @@ def build_before(src: Path, out: Path, before: str) -> None:
     age(src, 60)
 
 
+def alpha_renamer(src: Path, out: Path, before: str):
+    """After the build before: alpha's annotations, their text, and the second build (alpha renamed)."""
+    annotations = src / "alpha" / "annotations.yaml"
+    original = annotations.read_text(encoding="utf-8")
+    build_before(src, out, before)
+
+    def edited() -> None:
+        annotations.write_text(original.replace("title: Alpha", "title: Alpha, renamed"), encoding="utf-8")
+        build_ok(src, out)
+    return annotations, original, edited
+
+
 def interleave(monkeypatch, target, name: str, out: Path, second, after: bool = False) -> list:
     """Run `second()` when the first build calls `target.name` (once; with `after`, once that call
     returned): at once if the lock on `out` is free then, else later (returned in the list, for the
@@ -122,13 +134,7 @@ def test_outputs_reused_after_a_build_replaced_the_site_meanwhile_are_the_sites(
     undone: if the first build's outputs were recorded against the edited site, the next build
     would link the edited page as the unchanged one."""
     src, out = setup
-    annotations = src / "alpha" / "annotations.yaml"
-    original = annotations.read_text(encoding="utf-8")
-    build_before(src, out, before)
-
-    def edited() -> None:
-        annotations.write_text(original.replace("title: Alpha", "title: Alpha, renamed"), encoding="utf-8")
-        build_ok(src, out)
+    annotations, original, edited = alpha_renamer(src, out, before)
     waiting = interleave(monkeypatch, pipeline.Caches, "remember", out, edited)
     build_ok(src, out)
     for second in waiting:
@@ -145,13 +151,7 @@ def test_a_build_reuses_only_outputs_of_the_site_it_replaces(setup, tmp_path, mo
     """An edit is built and swapped in after the first build looked at what it may reuse, before it
     takes the lock: the pages it reuses must be those of the site it replaces."""
     src, out = setup
-    annotations = src / "alpha" / "annotations.yaml"
-    original = annotations.read_text(encoding="utf-8")
-    build_before(src, out, before)
-
-    def edited() -> None:
-        annotations.write_text(original.replace("title: Alpha", "title: Alpha, renamed"), encoding="utf-8")
-        build_ok(src, out)
+    annotations, original, edited = alpha_renamer(src, out, before)
     waiting = interleave(monkeypatch, reuse.Reuse, "ready", out, edited, after=True)
     build_ok(src, out)
     assert not waiting  # the edit was built while the first build ran
