@@ -15,17 +15,41 @@ GIT_ENV = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUT
 WORDS = ("government officials said the talks would continue next week despite growing pressure from "
          "parliament over the budget and the harbour agreement while analysts warned that prices could "
          "rise again before winter if the negotiations failed to produce a deal on energy and trade").split()
+# The articles' words: the news words above, then made-up words, 20,000 in all, the n-th about
+# 1/n as frequent as the first (Zipf's law, as in real text). The search index grows with the
+# distinct words: with the 40 news words alone (the corpus before 2026-11-26 11:00 UTC), Pagefind
+# indexed 1,000 briefings into 2.2 MB with 113 MB of memory; with these, 3.9 MB and 333 MB.
+VOCABULARY_SIZE = 20_000
+SYLLABLES = ("ba", "ko", "ri", "te", "mun", "sa", "lo", "vi", "den", "par", "chi", "gor", "el", "an", "tor",
+             "mi", "ne", "qua", "ul", "ro", "fe", "dra", "is", "ka", "bel", "sto", "wen", "u", "pla", "ther")
 
 
-def sentence(rng: random.Random, n: int) -> str:
-    words = [rng.choice(WORDS) for _ in range(n)]
-    return " ".join(words).capitalize() + "."
+def vocabulary(size: int = VOCABULARY_SIZE, seed: int = 7) -> tuple[list[str], list[float]]:
+    """The words, most frequent first, and their cumulative Zipf weights (for `random.choices`)."""
+    rng = random.Random(seed)
+    words = list(dict.fromkeys(WORDS))
+    known = set(words)
+    while len(words) < size:
+        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+        if word not in known:
+            known.add(word)
+            words.append(word)
+    total, cumulative = 0.0, []
+    for n in range(len(words)):
+        total += 1 / (n + 1)
+        cumulative.append(total)
+    return words, cumulative
+
+
+def sentence(rng: random.Random, n: int, words: tuple[list[str], list[float]]) -> str:
+    return " ".join(rng.choices(words[0], cum_weights=words[1], k=n)).capitalize() + "."
 
 
 def write_corpus(root: Path, count: int, actors: int = 300, tags: int = 50, seed: int = 1) -> Path:
     """Write `count` briefings under root (~600-word articles with 5 quotes each, 2-7 of 300 actors
     with skewed popularity, 1-3 of 50 tags, a timeline of two events); returns root."""
     rng = random.Random(seed)
+    words = vocabulary()
     root.mkdir(parents=True, exist_ok=True)
     (root / "site.yaml").write_text("title: Bench\nbase_url: https://bench.example.org/\n")
     registry = [f"actor-{i:03d}" for i in range(actors)]
@@ -39,10 +63,11 @@ def write_corpus(root: Path, count: int, actors: int = 300, tags: int = 50, seed
         paragraphs, quotes = [], []
         for p in range(14):
             speaker = cast[p % len(cast)]
-            said = sentence(rng, 12)
+            said = sentence(rng, 12, words)
             if p < 5:
                 quotes.append((said, speaker))
-            paragraphs.append(f"{sentence(rng, 14)} {names[speaker]} said: \u201c{said}\u201d {sentence(rng, 14)}")
+            paragraphs.append(f"{sentence(rng, 14, words)} {names[speaker]} said: \u201c{said}\u201d "
+                              f"{sentence(rng, 14, words)}")
         folder = root / slug
         folder.mkdir(exist_ok=True)
         (folder / "article.txt").write_text("\n\n".join(paragraphs) + "\n")
