@@ -126,8 +126,8 @@ def is_sanitised_by_tokens(html: str) -> bool:
 def _takes_tag(open_tags: list[str], closing: str, tag: str, attributes: str) -> bool:
     """Whether a tag can stand where it is in an article as nh3 writes it; `open_tags` (the
     elements open before it) updated for the next."""
-    if closing:
-        return bool(open_tags) and open_tags.pop() == tag
+    if closing:  # an end tag's attributes are dropped by nh3 (and ignored by browsers)
+        return not attributes and bool(open_tags) and open_tags.pop() == tag
     if (tag == "p") == bool(open_tags) or (tag == "a" and "a" in open_tags):
         return False  # a paragraph inside another element, phrasing outside one, a link in a link
     if attributes:
