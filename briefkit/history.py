@@ -69,7 +69,8 @@ class HistoryLog:
     line of commits one after the other, so that is the whole log. `history(slugs)` waits for
     it; `close()` stops it."""
 
-    def __init__(self, folder: Path, head: str | None, kept: Path | None = None):
+    def __init__(self, folder: Path, head: str | None, kept: Path | None = None,
+                 last: tuple[str, str] | None = None):
         self.folder, self.head, self.kept = folder, head, kept
         self.text: str | None = None
         self.process: subprocess.Popen | None = None
@@ -80,17 +81,19 @@ class HistoryLog:
         if head is None or git is None:  # outside a repository, no commit yet, no git: no history
             self.text = ""
             return
-        revisions: tuple[str, ...] = (head,)
-        if kept is not None:
+        # The last log: `last` (head, log) from serve's memory, else the copy kept in `kept`.
+        if last is None and kept is not None:
             with contextlib.suppress(OSError, UnicodeDecodeError):
-                text = kept.read_bytes().decode("utf-8")
-                if text.startswith(self.label):
-                    self.text = text[len(self.label):]
-                    return
-                label, _, rest = text.partition("\n")
+                label, _, rest = kept.read_bytes().decode("utf-8").partition("\n")
                 _, old, _ = (label.split("\0") + ["", ""])[:3]
-                if f"{label}\n" == self.label_of(old) and self.along_a_line(git, old):
-                    revisions, self.before = (f"{old}..{head}",), rest
+                if f"{label}\n" == self.label_of(old):
+                    last = old, rest
+        revisions: tuple[str, ...] = (head,)
+        if last is not None and last[0] == head:
+            self.text = last[1]
+            return
+        if last is not None and self.along_a_line(git, last[0]):
+            revisions, self.before = (f"{last[0]}..{head}",), last[1]
         try:  # into a file, not a pipe: git runs to its end without waiting for a reader
             self.output = tempfile.TemporaryFile(prefix="briefkit-git-log-")
             self.process = subprocess.Popen(log_command(git, *revisions), cwd=self.folder, stdout=self.output,

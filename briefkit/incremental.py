@@ -68,7 +68,7 @@ from .cache import (Entry, MemoryStore, SearchMemo, build_model_cached, check_fo
                     search_records)
 from .diagnostics import ContentError, Diagnostic, Report, UsageError
 from .exports import Exporter, annotations_path
-from .history import git_head, load_history
+from .history import HistoryLog, git_head
 from .loader import RawContent, load_settings
 from .model import Actor, Briefing, History, Site, TimelineEntry, update_site
 from .pipeline import BuildOptions, BuildReport, Clock, check_folders, checker
@@ -192,7 +192,7 @@ class RenderCache:
     environment: tuple | None = None  # ((template digest, folder), the Jinja environment)
     model: ModelState | None = None  # the checked content of the last build (None: check it all)
     shown: tuple | None = None    # ((template digest, folder), `listed_fields` of those templates)
-    history: tuple | None = None  # ((HEAD, content folder), the history of every folder) of the last build
+    history: tuple | None = None  # ((HEAD, content folder), (HEAD, its git log), the history of every folder)
     produced: dict[str, Output] = field(default_factory=dict)  # the last render's outputs by path
     before: dict[str, Output] = field(default_factory=dict)  # the render's before that
     pages_count: int | None = None  # the .html files among `produced`
@@ -747,14 +747,17 @@ def build_incremental(options: BuildOptions, cache: RenderCache) -> BuildReport:
 
 
 def briefing_history(src: Path, site: Site, cache: RenderCache) -> Mapping[str, History]:
-    """`history.load_history` of the site's briefings; the whole log is read again only when the
-    repository's HEAD moved (a `git log` of a long history costs more than the rest of an edit)."""
+    """`history.load_history` of the site's briefings; the log is read again only when the
+    repository's HEAD moved, and then only for the new commits when it moved along a line of them
+    (a `git log` of a long history costs more than the rest of an edit: `history.HistoryLog`)."""
     head = git_head(src)
-    if head is None or cache.history is None or cache.history[0] != (head, str(src)):
-        cache.history = ((head, str(src)), load_history(src)) if head is not None else None
-        if cache.history is None:
-            return load_history(src, set(map(SLUG, site.briefings)))
-    everything = cache.history[1]
+    if cache.history is None or cache.history[0] != (head, str(src)):
+        last = cache.history[1] if cache.history is not None and cache.history[0][1] == str(src) else None
+        log = HistoryLog(src, head, last=last)
+        everything = log.history()
+        cache.history = ((head, str(src)), (head, log.text or ""), everything) if head is not None else None
+    else:
+        everything = cache.history[2]
     return MappingProxyType({slug: everything[slug] for slug in map(SLUG, site.briefings) if slug in everything})
 
 

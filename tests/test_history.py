@@ -252,3 +252,22 @@ def test_live_preview_picks_up_a_new_commit(repo, tmp_path):
     build_incremental(options, cache)
     assert "briefings/beta/index.html" in cache.rendered and "briefings/alpha/index.html" in cache.reused
     assert history_items(briefing_page(tmp_path / "inc", "beta"))[0] == ("2025-05-02T00:00:00+00:00", "Touch beta")
+
+
+def test_live_preview_logs_only_the_new_commits_after_a_commit(repo, tmp_path, monkeypatch):
+    """serve keeps the last log in memory: a commit on top of it is logged alone (a whole log of a
+    long history took seconds of every rebuild after a commit)."""
+    from briefkit.incremental import RenderCache, build_incremental
+    from briefkit.pipeline import BuildOptions
+    log = git_logs_run(monkeypatch, tmp_path)
+    options, cache = BuildOptions(src=repo, out=tmp_path / "inc", src_display=str(repo)), RenderCache()
+    build_incremental(options, cache)
+    assert len(logs_in(log)) == 1
+    (repo / "beta" / "annotations.yaml").write_text((repo / "beta" / "annotations.yaml").read_text() + "\n")
+    commit(repo.parent, "Touch beta", "2025-05-02T00:00:00+00:00")
+    build_incremental(options, cache)
+    (call,) = logs_in(log)
+    assert any(".." in arg for arg in call), call
+    assert history_items(briefing_page(tmp_path / "inc", "beta"))[0] == ("2025-05-02T00:00:00+00:00", "Touch beta")
+    build_ok(repo, tmp_path / "cold", "--no-cache")
+    assert snapshot(tmp_path / "inc") == snapshot(tmp_path / "cold")
