@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -237,6 +238,22 @@ def test_the_search_page_with_results_fits_a_phone(chromium, served):
     chromium(run)
 
 
+class SlowShardHandler(QuietHandler):
+    """Answers a shard's entry file (pagefind/shards/N/pagefind-entry.json) after ENTRY_DELAY
+    seconds, as over a slow network, and records when each such request started and ended."""
+
+    ENTRY_DELAY = 0.4
+    entries: list[tuple[float, float, str]] = []  # (start, end, path), in the order they ended
+
+    def send_head(self):
+        path = urlsplit(self.path).path
+        if "/pagefind/shards/" in path and path.endswith("/pagefind-entry.json"):
+            start = time.monotonic()
+            time.sleep(self.ENTRY_DELAY)
+            self.entries.append((start, time.monotonic(), path))
+        return super().send_head()
+
+
 @pytest.fixture(scope="module")
 def served_in_shards(tmp_path_factory):
     """The example site indexed one briefing per shard, served from a sub-path like `served`."""
@@ -286,6 +303,103 @@ def test_a_site_in_shards_is_searched_as_one(chromium, served_in_shards):
         page.goto(served.url + "search/index.html?q=choice")
         (hit,) = [q for r in wait_for_results(page) for q in r["quotes"]]
         assert hit["href"] == f"/{MOUNT}briefings/trump-putin-bomb-moscow/index.html#quote-bomb-moscow"
+        assert not errors, errors
+        context.close()
+
+    chromium(run)
+
+
+@pytest.fixture(scope="module")
+def served_in_many_shards(tmp_path_factory):
+    """A site of twelve briefings indexed one per shard (several shards each, by hash), served by
+    `SlowShardHandler`; and the folders the search page merges."""
+    import briefkit.search as search
+
+    top = tmp_path_factory.mktemp("served-many")
+    files = {"site.yaml": "title: Many\n"}
+    for n in range(12):
+        files[f"b{n}/annotations.yaml"] = f"""
+            title: Briefing {n}
+            date: 2025-01-{n + 1:02d}
+            summary: Number {n}.
+            actors:
+              - id: ada
+                name: Ada Lovelace
+                kind: person
+            quotes:
+              - text: "the engine weaves number {n}"
+                speaker: ada
+            """
+        files[f"b{n}/article.txt"] = (f'Ada said: "the engine weaves number {n}." Then she left'
+                                      f'{" for Paris" if n < 2 else ""}.\n')
+    src = make_content(top, files)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_SIZE", 1)
+        build_ok(src, top / MOUNT, "--no-cache")
+        merged = search.merged_bundles(model_of(src))
+    assert len(merged) >= 4, merged
+    handler = functools.partial(SlowShardHandler, directory=str(top))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="search-many", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}", merged
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_site_in_shards_loads_its_shards_at_once_not_one_after_another(chromium, served_in_many_shards):
+    # Pagefind's component UI merges one shard at a time, each after its entry file arrives: over a
+    # slow network every shard added round trips to the reader's first search. search-pagefind.js
+    # starts every merge at once.
+    url, merged = served_in_many_shards
+
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        SlowShardHandler.entries.clear()
+        page.goto(url + "search/index.html?q=weaves")
+        assert len(wait_for_results(page, least=12)) == 12
+        entries = list(SlowShardHandler.entries)
+        assert sorted(path for _, _, path in entries) == sorted(
+            f"/{MOUNT}{folder}pagefind-entry.json" for folder in merged)
+        # Four or more shards' entry files were asked for before the first of them was answered
+        # (not all: over HTTP/1.1 the browser opens at most six connections to a host).
+        first_answered = min(end for _, end, _ in entries)
+        assert sum(start < first_answered for start, _, _ in entries) >= 4, entries
+        assert not errors, errors
+        context.close()
+
+    chromium(run)
+
+
+def test_past_the_listed_results_the_page_says_how_many_there_are_and_how_to_narrow_them(
+        chromium, served_in_many_shards):
+    # The search page lists the best 100 results (drawing 10,000 kept a browser busy for seconds);
+    # here the page is served with a limit of 5, for a word of all twelve briefings.
+    url, _ = served_in_many_shards
+
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+
+        def limit_to_five(route):
+            html = route.fetch().text()
+            assert 'max-results="100"' in html
+            route.fulfill(body=html.replace('max-results="100"', 'max-results="5"'),
+                          content_type="text/html; charset=utf-8")
+
+        page.route("**/search/index.html*", limit_to_five)
+        page.goto(url + "search/index.html?q=weaves")
+        assert len(wait_for_results(page, least=5, most=5)) == 5
+        more = page.locator("#search-more")
+        more.wait_for(state="visible")
+        assert more.text_content() == ("These are the best 5 of 12 results. "
+                                       "Add a word, or choose a filter, to narrow them.")
+        page.goto(url + "search/index.html?q=paris")  # two results: all listed, nothing to say
+        assert len(wait_for_results(page, least=2, most=2)) == 2
+        assert more.is_hidden() and more.text_content() == ""
         assert not errors, errors
         context.close()
 

@@ -3,6 +3,7 @@
    the query in the address (?q=), and a notice where search cannot run (file://). */
 (function () {
   "use strict";
+  var script = document.currentScript;  // (null once the page has loaded)
   // Loaded before pagefind-component-ui.js, so <pagefind-results> finds this template when it starts.
   var results = document.querySelector("pagefind-results");
   if (results && !results.querySelector('script[type="text/pagefind-template"]')) {
@@ -44,11 +45,25 @@
     // these, searched as one. Pagefind reads the list when it first loads (on focus or search).
     var page = document.querySelector("[data-merge-bundles]");
     if (page) {
+      // search-pagefind.js merges the shards in parallel (the component merges one at a time).
+      instance.options.bundlePath = new URL("search-", script.src).pathname;
       instance.options.mergeIndex = page.getAttribute("data-merge-bundles").split(/\s+/)
         .filter(Boolean).map(function (folder) { return { bundlePath: new URL(folder, location.href).pathname }; });
     }
     var query = (new URLSearchParams(location.search).get("q") || "").trim();
     if (query) instance.triggerSearch(query);
+    // <pagefind-results max-results> lists the best results only: say so, and how to narrow them.
+    var listed = document.querySelector("pagefind-results[max-results]");
+    var more = document.getElementById("search-more");
+    if (listed && more) {
+      var most = parseInt(listed.getAttribute("max-results"), 10);
+      instance.on("results", function (found) {
+        var count = found && found.results ? found.results.length : 0;
+        more.hidden = !(most > 0 && count > most);
+        more.textContent = more.hidden ? "" : "These are the best " + most + " of " +
+          count.toLocaleString("en") + " results. Add a word, or choose a filter, to narrow them.";
+      });
+    }
     // Keep ?q= in step with the search, so a reload or the back button shows the same results.
     instance.on("search", function (term) {
       var url = new URL(location.href);

@@ -1,0 +1,37 @@
+/* Pagefind's script, for a site whose index is in shards: the search page (search.js) points
+   Pagefind's component UI here (its bundle path "assets/search-", to which it adds "pagefind.js").
+   The component merges the shards one after another, each waiting for its entry and meta files,
+   so every shard cost the reader's first search a few round trips. Here every merge starts at
+   once, and a search or the filters wait until all of them are done: the same index, loaded in
+   parallel. The main bundle is still the one in pagefind/. */
+import * as pagefind from "../pagefind/pagefind.js";
+
+const bundle = new URL("../pagefind/", import.meta.url).href;
+
+export function createInstance(options) {
+  const instance = pagefind.createInstance(Object.assign({}, options, { basePath: bundle }));
+  const merging = [];
+  const merged = () => Promise.all(merging);
+  return Object.assign({}, instance, {
+    mergeIndex(path, mergeOptions) {
+      merging.push(instance.mergeIndex(path, mergeOptions));
+      return Promise.resolve();
+    },
+    async search(term, searchOptions) {
+      await merged();
+      return instance.search(term, searchOptions);
+    },
+    async debouncedSearch(term, searchOptions, timeout) {
+      await merged();
+      return instance.debouncedSearch(term, searchOptions, timeout);
+    },
+    async preload(term, searchOptions) {
+      await merged();
+      return instance.preload(term, searchOptions);
+    },
+    async filters() {
+      await merged();
+      return instance.filters();
+    },
+  });
+}
