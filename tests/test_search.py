@@ -377,14 +377,17 @@ def test_canonical_bundle_leaves_a_bundle_it_does_not_know_alone():
 
 
 def test_shards_are_stable_and_even():
-    assert [search.shard_count(n) for n in (0, 1, 1000, 1001, 10_000)] == [1, 1, 1, 2, 10]
-    urls = [f"briefings/briefing-{n:05}/index.html" for n in range(10_000)]
-    sizes = [0] * 10
+    size = search.SHARD_SIZE
+    assert size == 500
+    assert [search.shard_count(n) for n in (0, 1, size, size + 1, 20 * size)] == [1, 1, 1, 2, 20]
+    urls = [f"briefings/briefing-{n:05}/index.html" for n in range(20 * size)]
+    sizes = [0] * 20
     for url in urls:
-        sizes[search.shard_of(url, 10)] += 1
-    assert all(900 < size < 1100 for size in sizes), sizes
-    # Adding briefings moves none while the count of shards stays the same.
-    assert [search.shard_of(u, 10) for u in urls[:100]] == [search.shard_of(u, 10) for u in urls[:100]]
+        sizes[search.shard_of(url, 20)] += 1
+    assert all(0.85 * size < n < 1.15 * size for n in sizes), sizes
+    # A briefing's shard depends on its URL and the count alone: adding briefings moves none while
+    # the count stays the same, as it does from 19 x 500 + 1 to 20 x 500 briefings.
+    assert search.shard_count(19 * size + 1) == search.shard_count(20 * size)
 
 
 def test_shards_keep_the_order_and_put_the_actors_in_shard_0(monkeypatch, fixture_site):

@@ -244,9 +244,13 @@ class SlowShardHandler(QuietHandler):
 
     ENTRY_DELAY = 0.4
     entries: list[tuple[float, float, str]] = []  # (start, end, path), in the order they ended
+    missing: set[str] = set()  # paths answered 404 (a shard gone)
 
     def send_head(self):
         path = urlsplit(self.path).path
+        if path in self.missing:
+            self.send_error(404)
+            return None
         if "/pagefind/shards/" in path and path.endswith("/pagefind-entry.json"):
             start = time.monotonic()
             time.sleep(self.ENTRY_DELAY)
@@ -401,6 +405,33 @@ def test_past_the_listed_results_the_page_says_how_many_there_are_and_how_to_nar
         assert len(wait_for_results(page, least=2, most=2)) == 2
         assert more.is_hidden() and more.text_content() == ""
         assert not errors, errors
+        context.close()
+
+    chromium(run)
+
+
+def test_a_shard_that_cannot_be_loaded_gets_a_notice_not_searching_for_ever(chromium, served_in_many_shards):
+    # A search page older than the site can name a shard the site no longer has: Pagefind then
+    # cannot search at all, and its summary said "Searching for ..." for ever.
+    url, merged = served_in_many_shards
+    gone = f"/{MOUNT}{merged[1]}pagefind-entry.json"
+
+    def run(browser):
+        context, page, requests, errors = open_page(browser)
+        notice = page.locator("#search-unavailable")
+        page.goto(url + "search/index.html?q=weaves")
+        wait_for_results(page, least=12)
+        assert notice.is_hidden()
+        SlowShardHandler.missing.add(gone)
+        try:
+            page.goto(url + "search/index.html?q=weaves")
+            notice.wait_for(state="visible")
+        finally:
+            SlowShardHandler.missing.discard(gone)
+        assert notice.get_attribute("role") == "alert"
+        assert notice.text_content().startswith("Search could not load all of its index. Reload the page;")
+        assert notice.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))") == [
+            "../tags/index.html", "../actors/index.html"]
         context.close()
 
     chromium(run)

@@ -14,7 +14,13 @@ export function createInstance(options) {
   const merged = () => Promise.all(merging);
   return Object.assign({}, instance, {
     mergeIndex(path, mergeOptions) {
-      merging.push(instance.mergeIndex(path, mergeOptions));
+      merging.push(instance.mergeIndex(path, mergeOptions).catch((error) => {
+        // Pagefind cannot search once a merge failed (a search page older than the site, naming
+        // a shard it no longer has; a site half uploaded): search.js says so, instead of the
+        // component showing "Searching..." for ever.
+        document.dispatchEvent(new CustomEvent("briefkit:search-unavailable", { detail: path }));
+        throw error;
+      }));
       return Promise.resolve();
     },
     async search(term, searchOptions) {

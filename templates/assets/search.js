@@ -38,6 +38,10 @@
       var notice = document.getElementById("search-needs-server");
       if (notice) notice.hidden = false;
     }
+    document.addEventListener("briefkit:search-unavailable", function () {
+      var broken = document.getElementById("search-unavailable");
+      if (broken) broken.hidden = false;
+    });
     var components = window.PagefindComponents;
     if (!components) return;
     var instance = components.getInstanceManager().getInstance("default");
