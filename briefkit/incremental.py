@@ -829,11 +829,13 @@ def index_search(site: Site, items: Callable[[], tuple], out: Path, cache: Rende
     """Make the search bundle in a folder beside the site, then swap it with the site's in one step."""
     started = time.perf_counter()
     failure: BaseException | None = None
+    swapped = False
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-search-", dir=out.parent))
     try:
         pipeline.write_index(site, tmp, items(), cache.search)
         # Not into a site another build swapped in meanwhile (its own bundle is in it).
-        swap_subfolder(tmp / "pagefind", out / "pagefind", out, lambda: output_state(out) == cache.written_state)
+        swapped = swap_subfolder(tmp / "pagefind", out / "pagefind", out,
+                                 lambda: output_state(out) == cache.written_state)
     except Exception as exc:  # noqa: BLE001 (serve reports it and keeps serving the last bundle)
         failure = exc
     finally:
@@ -847,8 +849,8 @@ def index_search(site: Site, items: Callable[[], tuple], out: Path, cache: Rende
     if failure is not None:
         print(f"briefkit: error: cannot build the search index ({failure}); search shows the previous "
               "build's results", file=sys.stderr, flush=True)
-    if cache.on_search is not None:
-        cache.on_search(failure)
+    if cache.on_search is not None and (swapped or failure is not None):
+        cache.on_search(failure)  # (not for a bundle left out of another build's site)
 
 
 class SearchIndexer:

@@ -551,16 +551,18 @@ def _stat(path: Path) -> tuple:
         return ()
 
 
-def swap_subfolder(new: Path, current: Path, out: Path, ours: Callable[[], bool] = lambda: True) -> None:
+def swap_subfolder(new: Path, current: Path, out: Path, ours: Callable[[], bool] = lambda: True) -> bool:
     """Put the complete folder `new` in place of `current` (inside the site `out`) in one step;
-    nothing, under the folder's lock, unless `ours()` (it is the site `new` was made for)."""
+    nothing, under the folder's lock, unless `ours()` (it is the site `new` was made for).
+    Returns whether it did."""
     with _locked(out):
         if not out.is_dir():
             raise FileNotFoundError(errno.ENOENT, "the site folder is gone", str(out))
         if not ours():
-            return
+            return False
         if current.is_dir() and _exchange(new, current):
-            return  # `new` now holds the old folder: its parent removes it
+            return True  # `new` now holds the old folder: its parent removes it
         if current.exists():
             os.rename(current, new.parent / f"{new.name}.old")
         os.rename(new, current)
+        return True
