@@ -6,8 +6,10 @@ import contextlib
 import copyreg
 import ctypes
 import ctypes.util
+import functools
 import gc
 import hashlib
+import io
 import os
 import pickle
 import sys
@@ -26,7 +28,7 @@ from .parallel import fork_map, render_parallel
 from .reuse import Reuse, collector_paused
 from .render import templates_dir
 from .text.render import Renderer
-from .search import Background, Document, Item, SearchIndexError, write_index
+from .search import Background, Document, Item, SearchIndexError, Standby, records, write_index
 from .validation import Options
 from .writer import KEPT, Output, check_output_folder, new_site, write_site
 
@@ -70,7 +72,22 @@ def build(options: BuildOptions, progress: Progress | None = None,
     tell = progress or (lambda stage, done, total: None)
     check_folders(options)
     clock = Clock()
-    caches = Caches.open(options, store, search)
+    # Forked first, while this process is small (a build that reuses the last one's pages indexes
+    # in it); not needed after all, it is ended at once.
+    standby = None
+    if render is None and store is None and options.write and options.cache is not None and hasattr(os, "fork"):
+        with contextlib.suppress(OSError):  # (no process to spare: `early_index` forks one later)
+            standby = Standby()
+    try:
+        caches = Caches.open(options, store, search)
+    except BaseException:
+        if standby is not None:
+            standby.close()
+        raise
+    if standby is not None and (caches.done is not None or caches.reuse is None or caches.cold(options)):
+        standby.close()
+    else:
+        caches.standby = standby
     if caches.done is not None:  # nothing changed since the last build: its output stands
         return replace(caches.done, stages={"up to date": clock.total()})
     try:
@@ -85,6 +102,8 @@ def build(options: BuildOptions, progress: Progress | None = None,
             caches.disk.release()  # saved or not, this build reads no cached briefing any more
         if caches.history is not None:
             caches.history.close()
+        if caches.standby is not None:
+            caches.standby.close()
 
 
 def build_with(options: BuildOptions, caches: Caches, clock: Clock, tell: Progress,
@@ -390,6 +409,7 @@ class Caches:
     done: BuildReport | None  # the last build's report when nothing changed since
     reuse: Reuse | None = None  # the outputs of the last build, by the digest of their inputs
     history: HistoryLog | None = None  # the content's git log, read meanwhile (a build that writes)
+    standby: Standby | None = None  # a process for the early index, forked before the archive is loaded
 
     @classmethod
     def open(cls, options: BuildOptions, store: Store | None, search: SearchMemo | None) -> Caches:
@@ -635,6 +655,8 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
     that Pagefind indexes while the pages are rendered and written. Else None (indexed after)."""
     if caches is None or caches.reuse is None or not options.write or \
             not caches.reuse.ready(site, options.templates, settings(options)):
+        if caches is not None and caches.standby is not None:
+            caches.standby.close()  # not needed: ended now, not after the build
         yield None
         return
     try:
@@ -644,7 +666,11 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
         yield None
         return
     try:
-        indexing = Background(lambda: write_index(site, folder, items, caches.search, jobs=options.jobs))
+        if caches.standby is not None:
+            indexing = caches.standby.run(index_job(site.config, folder, records(site) if items is None else items,
+                                                    caches.search, options.jobs))
+        else:
+            indexing = Background(lambda: write_index(site, folder, items, caches.search, jobs=options.jobs))
     except OSError as exc:  # no process to spare: the index is made after the pages, as when cold
         making.__exit__(type(exc), exc, exc.__traceback__)  # the folder removed, the lock let go
         yield None
@@ -656,6 +682,27 @@ def early_index(site: Site, items: list | None, options: BuildOptions,
         making.__exit__(*sys.exc_info())
         raise
     making.__exit__(None, None, None)
+
+
+def index_job(config: SiteConfig, folder: Path, items, memo, jobs: int) -> bytes:
+    """`index_items` of these arguments, pickled for a `Standby` process: a document whose HTML is
+    in a cache entry goes by its place there (the process reads it when Pagefind needs it), any
+    other with its HTML."""
+    def document(kept: SpooledDocument) -> tuple:
+        if isinstance(kept.place[0], str):
+            return object.__new__, (SpooledDocument,), {"url": kept.url, "place": kept.place, "digest": kept.digest}
+        return Document, (kept.url, kept.html)
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, SpooledDocument: document}
+    pickler.dump(functools.partial(index_items, config, folder, items, memo, jobs))
+    return buffer.getvalue()
+
+
+def index_items(config: SiteConfig, folder: Path, items, memo, jobs: int) -> int:
+    """`write_index` of the search `items` alone (the model stays in the build's process), as
+    `build_apart` indexes: with a site of the config only."""
+    return write_index(make_site(config, []), folder, items, memo, jobs=jobs)
 
 
 def kept_site(options: BuildOptions) -> Path | None:

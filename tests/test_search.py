@@ -378,16 +378,20 @@ def test_canonical_bundle_leaves_a_bundle_it_does_not_know_alone():
 
 def test_shards_are_stable_and_even():
     size = search.SHARD_SIZE
-    assert size == 500
     assert [search.shard_count(n) for n in (0, 1, size, size + 1, 20 * size)] == [1, 1, 1, 2, 20]
     urls = [f"briefings/briefing-{n:05}/index.html" for n in range(20 * size)]
     sizes = [0] * 20
     for url in urls:
         sizes[search.shard_of(url, 20)] += 1
     assert all(0.85 * size < n < 1.15 * size for n in sizes), sizes
-    # A briefing's shard depends on its URL and the count alone: adding briefings moves none while
-    # the count stays the same, as it does from 19 x 500 + 1 to 20 x 500 briefings.
-    assert search.shard_count(19 * size + 1) == search.shard_count(20 * size)
+    # Adding briefings moves none of the others while the count of shards stays the same (from
+    # 19 x SHARD_SIZE + 1 to 20 x SHARD_SIZE briefings), wherever the new ones come in the order.
+    documents = [search.Document(url, "<p>x</p>") for url in urls]
+    where = lambda parts: {d.url: i for i, part in parts.items() for d in part}  # noqa: E731
+    fewer = where(search.shards(documents[::2] + documents[1::2][:9 * size + 1]))
+    assert len(fewer) == 19 * size + 1
+    everything = where(search.shards(documents))
+    assert all(everything[url] == shard for url, shard in fewer.items())
 
 
 def test_shards_keep_the_order_and_put_the_actors_in_shard_0(monkeypatch, fixture_site):
@@ -821,3 +825,61 @@ def test_background_work_gives_its_result_or_its_exception_and_can_be_stopped():
     started = time.monotonic()
     Background(lambda: time.sleep(30)).cancel()
     assert time.monotonic() - started < 20
+
+
+def test_a_standby_process_runs_the_function_handed_to_it_later_or_ends_unused():
+    import functools
+    import os
+    import pickle
+    import signal
+
+    from briefkit.search import Standby
+
+    standby = Standby()
+    assert standby.run(pickle.dumps(functools.partial(int, "42"))).result() == 42
+    with pytest.raises(ValueError, match="invalid literal"):
+        Standby().run(pickle.dumps(functools.partial(int, "forty-two"))).result()
+    standby = Standby()
+    started = time.monotonic()
+    standby.run(pickle.dumps(functools.partial(time.sleep, 30))).cancel()
+    assert time.monotonic() - started < 20
+    # Not needed: ended, and reaped (no zombie left).
+    standby = Standby()
+    pid = standby.pid
+    standby.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    # Gone before it was given the function: the build is told, not left waiting.
+    standby = Standby()
+    os.kill(standby.pid, signal.SIGKILL)
+    with pytest.raises(SearchIndexError, match="the indexing process died"):
+        standby.run(pickle.dumps(functools.partial(int, "1"))).result()
+
+
+def test_the_early_index_gets_a_cached_document_by_its_place_not_its_html(tmp_path):
+    # The standby process was forked before the archive was loaded: what it is handed is pickled,
+    # and 10,000 documents' HTML would be tens of MB. A document still in memory goes whole.
+    import pickle
+
+    from briefkit.pipeline import SpooledDocument, index_items, index_job, spooled
+
+    def model_of_example():
+        report = Report()
+        return build_model(load_content(EXAMPLE, "briefings", report), Options(None, False), report)
+
+    html = "<main><h1>Zebracorn</h1><p>A rare beast.</p></main>"
+    entry = tmp_path / "entry"
+    entry.write_bytes(b"pickle..." + html.encode("utf-8"))
+    cached = object.__new__(SpooledDocument)
+    cached.__dict__.update(url="briefings/zebra/index.html", place=(str(entry), 9, len(html.encode())),
+                           digest="d1")
+    fresh = spooled((search.Document("briefings/fresh/index.html", "<main><p>Fresh okapi.</p></main>"),))[0]
+    config = model_of_example().config
+    job = index_job(config, tmp_path / "site", [cached, fresh], None, 1)
+    assert b"Zebracorn" not in job and b"Fresh okapi" in job
+    handed = pickle.loads(job)
+    assert handed.func is index_items
+    given, folder, (zebra, okapi), memo, jobs = handed.args
+    assert (zebra.url, zebra.html, zebra.digest) == ("briefings/zebra/index.html", html, "d1")
+    assert (okapi.url, okapi.html) == ("briefings/fresh/index.html", "<main><p>Fresh okapi.</p></main>")
+    assert (given, folder, memo, jobs) == (config, tmp_path / "site", None, 1)

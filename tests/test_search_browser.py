@@ -401,6 +401,7 @@ def test_past_the_listed_results_the_page_says_how_many_there_are_and_how_to_nar
         more.wait_for(state="visible")
         assert more.text_content() == ("These are the best 5 of 12 results. "
                                        "Add a word, or choose a filter, to narrow them.")
+        assert more.get_attribute("role") == "status"  # announced: the component says "5 results"
         page.goto(url + "search/index.html?q=paris")  # two results: all listed, nothing to say
         assert len(wait_for_results(page, least=2, most=2)) == 2
         assert more.is_hidden() and more.text_content() == ""
@@ -426,10 +427,16 @@ def test_a_shard_that_cannot_be_loaded_gets_a_notice_not_searching_for_ever(chro
         try:
             page.goto(url + "search/index.html?q=weaves")
             notice.wait_for(state="visible")
+            page.locator("pagefind-input input").fill("engine")  # another search: no error either
+            page.wait_for_timeout(1000)
         finally:
             SlowShardHandler.missing.discard(gone)
-        assert notice.get_attribute("role") == "alert"
+        # In the alert region (announced), instead of the summary ("Searching for weaves..." for
+        # ever) and the results.
+        assert page.locator("[role=alert] #search-unavailable").count() == 1
         assert notice.text_content().startswith("Search could not load all of its index. Reload the page;")
+        assert page.locator("pagefind-summary").is_hidden() and page.locator("pagefind-results").is_hidden()
+        assert not errors, errors
         assert notice.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))") == [
             "../tags/index.html", "../actors/index.html"]
         context.close()

@@ -11,33 +11,30 @@ const bundle = new URL("../pagefind/", import.meta.url).href;
 export function createInstance(options) {
   const instance = pagefind.createInstance(Object.assign({}, options, { basePath: bundle }));
   const merging = [];
-  const merged = () => Promise.all(merging);
+  // Whether every merge succeeded. Pagefind cannot search once one failed (a search page older
+  // than the site, naming a shard it no longer has; a site half uploaded), and the component
+  // catches no error: it would say "Searching..." for ever. So the searches then find nothing,
+  // quietly, and search.js shows its notice instead of the results.
+  const merged = () => Promise.all(merging).then(() => true, () => false);
   return Object.assign({}, instance, {
     mergeIndex(path, mergeOptions) {
       merging.push(instance.mergeIndex(path, mergeOptions).catch((error) => {
-        // Pagefind cannot search once a merge failed (a search page older than the site, naming
-        // a shard it no longer has; a site half uploaded): search.js says so, instead of the
-        // component showing "Searching..." for ever.
         document.dispatchEvent(new CustomEvent("briefkit:search-unavailable", { detail: path }));
         throw error;
       }));
       return Promise.resolve();
     },
     async search(term, searchOptions) {
-      await merged();
-      return instance.search(term, searchOptions);
+      return (await merged()) ? instance.search(term, searchOptions) : undefined;
     },
     async debouncedSearch(term, searchOptions, timeout) {
-      await merged();
-      return instance.debouncedSearch(term, searchOptions, timeout);
+      return (await merged()) ? instance.debouncedSearch(term, searchOptions, timeout) : null;
     },
     async preload(term, searchOptions) {
-      await merged();
-      return instance.preload(term, searchOptions);
+      if (await merged()) await instance.preload(term, searchOptions);
     },
     async filters() {
-      await merged();
-      return instance.filters();
+      return (await merged()) ? instance.filters() : {};
     },
   });
 }

@@ -3,7 +3,6 @@
    the query in the address (?q=), and a notice where search cannot run (file://). */
 (function () {
   "use strict";
-  var script = document.currentScript;  // (null once the page has loaded)
   // Loaded before pagefind-component-ui.js, so <pagefind-results> finds this template when it starts.
   var results = document.querySelector("pagefind-results");
   if (results && !results.querySelector('script[type="text/pagefind-template"]')) {
@@ -40,7 +39,14 @@
     }
     document.addEventListener("briefkit:search-unavailable", function () {
       var broken = document.getElementById("search-unavailable");
-      if (broken) broken.hidden = false;
+      var alert = document.getElementById("search-alert");
+      if (!broken || !alert || !broken.hidden) return;
+      alert.appendChild(broken);  // into the live region: announced
+      broken.hidden = false;
+      ["pagefind-summary", "pagefind-results", "#search-more"].forEach(function (selector) {
+        var element = document.querySelector(selector);
+        if (element) element.hidden = true;  // "Searching..." would stay for ever
+      });
     });
     var components = window.PagefindComponents;
     if (!components) return;
@@ -50,7 +56,7 @@
     var page = document.querySelector("[data-merge-bundles]");
     if (page) {
       // search-pagefind.js merges the shards in parallel (the component merges one at a time).
-      instance.options.bundlePath = new URL("search-", script.src).pathname;
+      instance.options.bundlePath = new URL(page.getAttribute("data-bundle-path"), location.href).pathname;
       instance.options.mergeIndex = page.getAttribute("data-merge-bundles").split(/\s+/)
         .filter(Boolean).map(function (folder) { return { bundlePath: new URL(folder, location.href).pathname }; });
     }
@@ -63,9 +69,9 @@
       var most = parseInt(listed.getAttribute("max-results"), 10);
       instance.on("results", function (found) {
         var count = found && found.results ? found.results.length : 0;
-        more.hidden = !(most > 0 && count > most);
-        more.textContent = more.hidden ? "" : "These are the best " + most + " of " +
-          count.toLocaleString("en") + " results. Add a word, or choose a filter, to narrow them.";
+        // A live region (role=status), always there: empty, it shows nothing.
+        more.textContent = most > 0 && count > most ? "These are the best " + most + " of " +
+          count.toLocaleString("en") + " results. Add a word, or choose a filter, to narrow them." : "";
       });
     }
     // Keep ?q= in step with the search, so a reload or the back button shows the same results.
