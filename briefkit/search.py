@@ -277,15 +277,8 @@ class Background:
             try:
                 os.close(read)
                 die_with_parent()
-                try:
-                    payload = pickle.dumps((True, function()))
-                except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
-                    try:
-                        payload = pickle.dumps((False, exc))
-                    except Exception:  # noqa: BLE001
-                        payload = pickle.dumps((False, SearchIndexError(f"{type(exc).__name__}: {exc}")))
                 with os.fdopen(write, "wb") as pipe:
-                    pipe.write(payload)
+                    pipe.write(outcome(function))
             finally:
                 os._exit(0)
         os.close(write)
@@ -339,15 +332,8 @@ class Standby:
                 with os.fdopen(jobs, "rb") as pipe:
                     job = pipe.read()
                 if job:
-                    try:
-                        payload = pickle.dumps((True, pickle.loads(job)()))
-                    except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
-                        try:
-                            payload = pickle.dumps((False, exc))
-                        except Exception:  # noqa: BLE001
-                            payload = pickle.dumps((False, SearchIndexError(f"{type(exc).__name__}: {exc}")))
                     with os.fdopen(outcomes, "wb") as pipe:
-                        pipe.write(payload)
+                        pipe.write(outcome(lambda: pickle.loads(job)()))
             finally:
                 os._exit(0)
         os.close(jobs)
@@ -371,6 +357,18 @@ class Standby:
             os.close(self.read)
             os.waitpid(self.pid, 0)
             self.pid = 0
+
+
+def outcome(function: Callable[[], object]) -> bytes:
+    """What a forked process sends back (`Background.result`): (True, value) or (False, exception)
+    pickled; an exception that cannot be pickled as a SearchIndexError naming it."""
+    try:
+        return pickle.dumps((True, function()))
+    except BaseException as exc:  # noqa: BLE001 (raised again in the parent)
+        try:
+            return pickle.dumps((False, exc))
+        except Exception:  # noqa: BLE001
+            return pickle.dumps((False, SearchIndexError(f"{type(exc).__name__}: {exc}")))
 
 
 def die_with_parent() -> None:

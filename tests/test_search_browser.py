@@ -10,12 +10,14 @@ where another sync Playwright (another test module's session fixture) is running
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -42,6 +44,22 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serving(top: Path, handler: type, name: str) -> Iterator[str]:
+    """`top` served over HTTP on 127.0.0.1 (a free port) by `handler`, in a thread named `name`:
+    the URL of the site under it at MOUNT."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(top)))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 @dataclass(frozen=True)
 class Served:
     root: Path  # the built site
@@ -54,17 +72,8 @@ def served(tmp_path_factory):
     top = tmp_path_factory.mktemp("served")
     site = top / MOUNT
     build_ok(EXAMPLE, site)
-    handler = functools.partial(QuietHandler, directory=str(top))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="search-site", daemon=True)
-    thread.start()
-    try:
-        yield Served(site, f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(top, QuietHandler, "search-site") as url:
+        yield Served(site, url)
 
 
 def open_page(browser, **options):
@@ -270,17 +279,8 @@ def served_in_shards(tmp_path_factory):
         build_ok(EXAMPLE, site, "--no-cache")
         merged = search.merged_bundles(model_of(EXAMPLE))
     assert merged, "the example must be split in more than one shard"
-    handler = functools.partial(QuietHandler, directory=str(top))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="search-shards", daemon=True)
-    thread.start()
-    try:
-        yield Served(site, f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}"), merged
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(top, QuietHandler, "search-shards") as url:
+        yield Served(site, url), merged
 
 
 def test_a_site_in_shards_is_searched_as_one(chromium, served_in_shards):
@@ -342,17 +342,8 @@ def served_in_many_shards(tmp_path_factory):
         build_ok(src, top / MOUNT, "--no-cache")
         merged = search.merged_bundles(model_of(src))
     assert len(merged) >= 4, merged
-    handler = functools.partial(SlowShardHandler, directory=str(top))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="search-many", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}", merged
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(top, SlowShardHandler, "search-many") as url:
+        yield url, merged
 
 
 def test_a_site_in_shards_loads_its_shards_at_once_not_one_after_another(chromium, served_in_many_shards):
@@ -466,17 +457,8 @@ def served_long_quote(tmp_path_factory):
         "long/article.txt": f'Ada said: "{words}." And that was it.\n',
     })
     build_ok(src, top / MOUNT)
-    handler = functools.partial(QuietHandler, directory=str(top))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="search-long", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{MOUNT}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(top, QuietHandler, "search-long") as url:
+        yield url
 
 
 def test_a_hit_late_in_a_long_quote_still_says_who_said_it(chromium, served_long_quote):
