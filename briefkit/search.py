@@ -51,10 +51,11 @@ BUNDLE = "pagefind"
 SHARDS = "shards"  # shard N > 0 is in pagefind/shards/N/ (the folder name must not hold "pagefind":
 # Pagefind finds the site's root URL as the part of the bundle's path before "/pagefind")
 # Briefings per shard: indexing time and Pagefind's memory grow with a shard's size (1,000
-# briefings of realistic text took 2.6 s and 310 MB, 500 took 1.4 s and 171 MB), and the search
-# page loads each shard's index files (in parallel: 20 shards cost a reader's first search about
-# 0.1 s more than 10 over HTTP/2; see the README's "Search at scale").
-SHARD_SIZE = 500
+# briefings of realistic text took 2.6 s and 310 MB, 500 about 1.9 s and 183 MB, 450 1.5 s and
+# 158 MB: what keeps a cold build of 10,000 under 300 MB), and the search page loads each shard's
+# index files (in parallel: 23 shards cost a reader's first search about 0.1-0.25 s more than 10
+# over HTTP/2; see the README's "Search at scale").
+SHARD_SIZE = 450
 # The filters, in the order the bundle lists them (the filter pane shows them by name).
 FILTERS = ("type", "speaker", "actor", "tag", "year")
 # Documents sent to a Pagefind process and not yet answered: enough to keep it busy.
