@@ -391,12 +391,8 @@ def write_index(site: Site, folder: Path, items: Sequence[Item] | None = None, m
     `memo` (get(key), put(key, files), keep_only(keys)) keeps each shard's bundle by a digest of its
     documents: the same documents give the same bundle. Up to `jobs` Pagefind processes index the
     shards it has not got; the output does not depend on `jobs`."""
-    return write_bundles(site.config.language, folder, records(site) if items is None else items, memo, jobs)
-
-
-def write_bundles(language: str, folder: Path, items: Sequence[Item], memo=None, jobs: int = 1) -> int:
-    """`write_index` of the site's `items` (`records`), in `language`."""
-    items = tuple(items)
+    items = records(site) if items is None else tuple(items)
+    language = site.config.language
     parts = shards(items)
     keys = {i: shard_key(part, language, main=i == 0) for i, part in parts.items()}
     bundles = {i: memo.get(key) if memo is not None else None for i, key in keys.items()}
